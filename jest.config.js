@@ -1,0 +1,17 @@
+/** One jest config for unit specs (beside their files) and e2e specs (test/e2e). */
+module.exports = {
+  rootDir: '.',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  testRegex: '(src|test|bench)/.*\\.(spec|e2e-spec)\\.ts$',
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // fhir-kit-client 2.x is ESM-only; the build loads it with a real import(), jest needs it as CJS.
+    '^.+/node_modules/fhir-kit-client/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!fhir-kit-client/)'],
+  moduleNameMapper: { '^fhir-kit-client$': '<rootDir>/node_modules/fhir-kit-client/dist/index.js' },
+  // onnxruntime-node checks typed arrays against the host realm's constructors (toolchain.md §2).
+  testEnvironment: '<rootDir>/test/ort-env.js',
+  testTimeout: 120000,
+  maxWorkers: 2,
+};
