@@ -42,3 +42,16 @@ export const TOKEN_PREFIX = {
   snomed: 'sct',
   atc3: 'atc3',
 } as const;
+
+/** Extensions the MIMIC converter writes and the timeline reads (profile fields LEADER uses). */
+export const EXTENSION = {
+  /** Encounter: the admission's insurance (MIMIC admissions.insurance); valueString. Project-defined: R4 has no Encounter field for it. */
+  encounterInsurance: 'http://leader-cds.org/fhir/StructureDefinition/encounter-insurance',
+  /** Encounter: the admission's language (MIMIC admissions.language); valueString. */
+  encounterLanguage: 'http://leader-cds.org/fhir/StructureDefinition/encounter-language',
+  /** Encounter: marital status at the admission; valueCodeableConcept (v3-MaritalStatus + text). */
+  encounterMaritalStatus: 'http://leader-cds.org/fhir/StructureDefinition/encounter-marital-status',
+  usCoreRace: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-race',
+  usCoreEthnicity: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-ethnicity',
+  usCoreBirthSex: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-birthsex',
+} as const;

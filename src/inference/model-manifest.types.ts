@@ -1,0 +1,53 @@
+/**
+ * models/<name>/manifest.json, written by the PyTorch exporter (trainer/leader_trainer/export.py)
+ * next to model.onnx and vocab.json; checked by the service at startup and by `leader evaluate`.
+ */
+export const MODEL_MANIFEST_SCHEMA_VERSION = 1;
+
+export interface ModelMetrics {
+  jaccard: number;
+  f1: number;
+  prauc: number;
+  ddi_rate: number;
+  avg_med: number;
+}
+
+export interface ModelManifest {
+  schemaVersion: typeof MODEL_MANIFEST_SCHEMA_VERSION;
+  /** Model name and version, shown in card sources (e.g. `leader-student-mimic-iv-demo`, `0.1.0`). */
+  name: string;
+  version: string;
+  createdAt: string;
+  /** Dataset schema version of the data it was trained on (training/dataset.schema.ts). */
+  datasetSchemaVersion: number;
+  /** File names relative to the manifest. */
+  files: { onnx: string; vocab: string; ddi: string };
+  /** sha256 of the vocab.json it was trained with (= the dataset's vocabHash). */
+  vocabHash: string;
+  /** sha256 of model.onnx. */
+  onnxSha256: string;
+  /** Label list (ATC3) and names, in output order. */
+  labels: string[];
+  labelNames: Record<string, string>;
+  /** Decision threshold on probs (chosen on validation; LEADER's student uses 0.3). */
+  threshold: number;
+  thresholdSource: string;
+  io: { inputs: string[]; outputs: string[]; opset: number; hiddenSize: number; maxVisits: number };
+  architecture: Record<string, unknown>;
+  parameters: { total: number; inference: number };
+  training: {
+    dataset: string;
+    datasetDescription?: string;
+    licence?: string;
+    attribution?: string;
+    /** e.g. "demo-scale: 100 patients of the MIMIC-IV demo; not for clinical use". */
+    scale: string;
+    epochs: number;
+    bestEpoch: number;
+    seed: number;
+    samples: { train: number; val: number; test: number };
+  };
+  teacher: { backend: string; model: string; dim: number; featuresFile?: string; alpha: number } | null;
+  metrics: { split: string; student: ModelMetrics; baselines?: Record<string, ModelMetrics> } | null;
+  limits: string[];
+}
