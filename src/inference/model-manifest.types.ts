@@ -48,6 +48,20 @@ export interface ModelManifest {
     samples: { train: number; val: number; test: number };
   };
   teacher: { backend: string; model: string; dim: number; featuresFile?: string; alpha: number } | null;
-  metrics: { split: string; student: ModelMetrics; baselines?: Record<string, ModelMetrics> } | null;
+  metrics: {
+    split: string;
+    student: ModelMetrics;
+    baselines?: Record<string, ModelMetrics>;
+    /** Written by `leader evaluate --record-metrics`: student/baselines above are means over `rounds`. */
+    n?: number;
+    rounds?: { rounds: number; fraction: number; seed: number };
+    studentStd?: ModelMetrics;
+    baselinesStd?: Record<string, ModelMetrics>;
+    /** Student on the whole split, no subsampling. */
+    studentAll?: ModelMetrics;
+    groups?: Record<string, { n: number; student: ModelMetrics }>;
+    evaluatedWith?: string;
+    evaluatedAt?: string;
+  } | null;
   limits: string[];
 }

@@ -24,6 +24,7 @@ export const MIMIC_SYSTEM = {
   medicationGsn: `${MIMIC_CS}/mimic-medication-gsn`,
   medicationFormulary: `${MIMIC_CS}/mimic-medication-formulary-drug-cd`,
   medicationName: `${MIMIC_CS}/mimic-medication-name`,
+  medicationRoute: `${MIMIC_CS}/mimic-medication-route`,
   admissionType: `${MIMIC_CS}/mimic-admission-type`,
   insurance: `${MIMIC_CS}/mimic-insurance`,
 } as const;

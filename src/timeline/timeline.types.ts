@@ -38,6 +38,10 @@ export interface TimelineVisit {
   ageYears?: number;
   /** Admission type (MIMIC admission_type via Encounter.type/class/priority text). */
   admissionType?: string;
+  /** Per-admission profile values (MIMIC admissions: insurance, language, marital status), from Encounter extensions. */
+  insurance?: string;
+  language?: string;
+  maritalStatus?: string;
   diagnoses: TimelineCode[];
   procedures: TimelineCode[];
   medications: TimelineMedication[];

@@ -33,6 +33,8 @@ export interface DatasetManifest {
     promptMode: PromptMode;
     maxVisits: number;
     minVisits: number;
+    /** Patient split: 'shuffle' (seeded) or 'sequential' (LEADER's unshuffled cut). Added in v1, absent = 'shuffle'. */
+    split?: 'shuffle' | 'sequential';
   };
   counts: {
     patients: number;
@@ -44,6 +46,8 @@ export interface DatasetManifest {
     tokens: number;
     /** Patients not turned into samples, by reason (e.g. `no-visit-with-medication`). */
     skipped: Record<string, number>;
+    /** Codes and visits left out of kept samples, by reason (e.g. `target-label-outside-label-space`). Added in v1. */
+    dropped?: Record<string, number>;
   };
   /** sha256 of vocab.json, so a model can prove it was trained on this vocabulary. */
   vocabHash: string;

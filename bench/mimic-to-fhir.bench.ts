@@ -1,0 +1,149 @@
+/**
+ * mimic-to-fhir throughput and memory: the MIMIC-IV demo's hosp tables scaled up by replicating
+ * every patient under new subject_id / hadm_id / pharmacy_id offsets (×1 and ×10 by default;
+ * MIMIC_BENCH_SCALES="1,20" to choose), each converted in its own child process (pinned to one core
+ * with taskset when available) that reports wall time and peak RSS. Flat RSS across sizes shows the
+ * event tables are streamed; the goal is ≥ 200 k source rows/s on one core.
+ */
+import { execFile } from 'node:child_process';
+import { createWriteStream, existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import { streamCsvFile } from '../src/mimic/csv-file-reader';
+import { convertMimic } from '../src/mimic/mimic-to-fhir.converter';
+
+const CHILD_FLAG = '--mimic-to-fhir-bench-child';
+const EVENT_TABLES = ['patients', 'admissions', 'diagnoses_icd', 'procedures_icd', 'prescriptions'] as const;
+const DICTIONARIES = ['d_icd_diagnoses', 'd_icd_procedures'];
+/** Replica k adds k × OFFSET to every id column, so replicas never collide with MIMIC's 8-digit ids. */
+const OFFSET = 100_000_000;
+const ID_COLUMNS = new Set(['subject_id', 'hadm_id', 'pharmacy_id']);
+
+interface ChildResult { rows: number; dictionaryRows: number; seconds: number; maxRssMiB: number; resources: Record<string, number> }
+
+function csvField(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 44 || c === 34 || c === 10 || c === 13) return `"${v.split('"').join('""')}"`;
+  }
+  return v;
+}
+
+async function writeGzipLines(file: string, lines: Iterable<string>): Promise<void> {
+  const gzip = createGzip({ level: 1 });
+  const out = createWriteStream(file);
+  gzip.pipe(out);
+  let batch: string[] = [];
+  for (const line of lines) {
+    batch.push(line);
+    if (batch.length >= 5000) {
+      if (!gzip.write(`${batch.join('\n')}\n`)) await once(gzip, 'drain');
+      batch = [];
+    }
+  }
+  if (batch.length > 0) gzip.write(`${batch.join('\n')}\n`);
+  gzip.end();
+  await once(out, 'finish');
+}
+
+/** A copy of the demo's hosp tables with every patient replicated `scale` times under new ids. */
+export async function buildScaledMimicIv(demoDir: string, targetDir: string, scale: number): Promise<number> {
+  const hosp = path.join(targetDir, 'hosp');
+  await fs.mkdir(hosp, { recursive: true });
+  let rows = 0;
+  for (const table of EVENT_TABLES) {
+    const source = path.join(demoDir, 'hosp', `${table}.csv.gz`);
+    let header: string[] = [];
+    const data: string[][] = [];
+    await streamCsvFile(source, { header: (h) => { header = h; }, row: (f) => { data.push(f); } });
+    const idCols = header.map((h, i) => (ID_COLUMNS.has(h) ? i : -1)).filter((i) => i >= 0);
+    function* lines(): Generator<string> {
+      yield header.join(',');
+      for (let k = 0; k < scale; k++) {
+        for (const f of data) {
+          const copy = f.slice();
+          for (const i of idCols) if (copy[i] !== '') copy[i] = String(Number(copy[i]) + k * OFFSET);
+          yield copy.map(csvField).join(',');
+        }
+      }
+    }
+    await writeGzipLines(path.join(hosp, `${table}.csv.gz`), lines());
+    rows += data.length * scale;
+  }
+  for (const d of DICTIONARIES) await fs.copyFile(path.join(demoDir, 'hosp', `${d}.csv.gz`), path.join(hosp, `${d}.csv.gz`));
+  return rows;
+}
+
+function runChild(source: string, out: string): Promise<ChildResult> {
+  const args = [__filename, CHILD_FLAG, source, out];
+  const pinned = existsSync('/usr/bin/taskset');
+  return new Promise((resolve, reject) => {
+    execFile(pinned ? '/usr/bin/taskset' : process.execPath, pinned ? ['-c', '0', process.execPath, ...args] : args,
+      { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+        if (error) return reject(new Error(`bench child failed: ${stderr.split('\n')[0] || error.message}`));
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult);
+      });
+  });
+}
+
+export async function runMimicToFhirBench(): Promise<void> {
+  const shared = process.env.LEADER_SHARED_DATA ?? path.resolve(__dirname, '..', '..', 'shared', 'data');
+  const candidates = [path.join(shared, 'mimic-iv-demo-2.2'), path.resolve(__dirname, '..', '..', '..', 'shared', 'data', 'mimic-iv-demo-2.2')];
+  const demo = candidates.find((d) => existsSync(path.join(d, 'hosp', 'prescriptions.csv.gz')));
+  if (!demo) {
+    console.log('mimic-to-fhir: skipped (MIMIC-IV demo not found; set LEADER_SHARED_DATA)');
+    return;
+  }
+  const scales = (process.env.MIMIC_BENCH_SCALES ?? '1,10').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'mimic-bench-'));
+  try {
+    console.log(`mimic-to-fhir (MIMIC-IV demo hosp tables replicated; child process per size${existsSync('/usr/bin/taskset') ? ', pinned to 1 core' : ''})`);
+    for (const scale of scales) {
+      const source = path.join(tmp, `x${scale}`);
+      await buildScaledMimicIv(demo, source, scale);
+      const r = await runChild(source, path.join(tmp, `x${scale}-out`));
+      const rate = Math.round(r.rows / r.seconds);
+      const withDict = Math.round((r.rows + r.dictionaryRows) / r.seconds);
+      console.log(
+        `  ×${String(scale).padEnd(3)} ${String(r.rows).padStart(8)} source rows  ${r.seconds.toFixed(2).padStart(6)} s  ` +
+        `${String(rate).padStart(7)} rows/s (${withDict} incl. ${r.dictionaryRows} ICD title rows)  peak RSS ${r.maxRssMiB.toFixed(0)} MiB  ` +
+        `[${r.resources.MedicationRequest} MedicationRequest]`,
+      );
+      await fs.rm(source, { recursive: true, force: true });
+      await fs.rm(path.join(tmp, `x${scale}-out`), { recursive: true, force: true });
+    }
+    console.log('  goal: ≥ 200000 rows/s on one core; peak RSS should stay flat as the input grows');
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function child(source: string, out: string): Promise<void> {
+  const started = process.hrtime.bigint();
+  const result = await convertMimic(source, out);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  let rows = 0;
+  let dictionaryRows = 0;
+  for (const [table, n] of Object.entries(result.rows)) {
+    if (DICTIONARIES.includes(table)) dictionaryRows += n;
+    else rows += n;
+  }
+  const payload: ChildResult = { rows, dictionaryRows, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, resources: result.resources };
+  process.stdout.write(`${JSON.stringify(payload)}\n`);
+}
+
+if (require.main === module) {
+  if (process.argv[2] === CHILD_FLAG) {
+    child(process.argv[3], process.argv[4]).catch((e) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exitCode = 1;
+    });
+  } else {
+    runMimicToFhirBench().catch((e) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exitCode = 1;
+    });
+  }
+}

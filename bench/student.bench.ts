@@ -1,0 +1,127 @@
+/**
+ * Student cost: batch-1 / batch-32 inference through onnxruntime-node (the served path, tensor
+ * building included) on models/default with real samples, and PyTorch training step / epoch time at
+ * MIMIC-IV scale from the trainer's own bench (trainer/leader_trainer/bench.py), next to the
+ * reference student's cost on a 2-core CPU (leader.md §9: 1.37 s/step, 16 ms/patient).
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildStudentBatch } from '../src/leader/tensors/student-batch';
+import type { StudentSample } from '../src/leader/tensors/student-input.types';
+import { StudentModel } from '../src/inference/student-model';
+import { packageRoot, trainerPython } from '../src/training/train.launcher';
+
+/** The official student on 2 cores with OpenBLAS (leader.md §9). */
+export const REFERENCE = { trainStepSeconds: 1.37, epochSeconds: 446 * 1.37, inferBatch1Ms: 16, inferBatch32Ms: 560 };
+
+interface ParityTensor { dims: number[]; data: number[] }
+
+/** Undo the padding of parity.json's recorded (real test-sample) inputs back into ragged samples. */
+export function samplesFromParity(cases: { inputs: Record<string, ParityTensor> }[]): StudentSample[] {
+  const out: StudentSample[] = [];
+  for (const c of cases) {
+    const { diag, proc, med, visit_mask: mask, profile } = c.inputs;
+    const [B, V] = diag.dims;
+    const sets = (t: ParityTensor, b: number, v: number) => {
+      const k = t.dims[2];
+      return t.data.slice((b * V + v) * k, (b * V + v + 1) * k).filter((x) => x !== 0);
+    };
+    for (let b = 0; b < B; b++) {
+      const visits = mask.data.slice(b * V, (b + 1) * V).filter((x) => x > 0).length;
+      const s: StudentSample = { diag: [], proc: [], med: [], profile: profile.data.slice(b * profile.dims[1], (b + 1) * profile.dims[1]) };
+      for (let v = 0; v < visits; v++) {
+        s.diag.push(sets(diag, b, v));
+        s.proc.push(sets(proc, b, v));
+        s.med.push(sets(med, b, v));
+      }
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function timeInference(model: StudentModel, samples: StudentSample[], batchSize: number, iterations: number) {
+  const batches: StudentSample[][] = [];
+  for (let i = 0; i < iterations; i++) {
+    batches.push(Array.from({ length: batchSize }, (_, j) => samples[(i * batchSize + j) % samples.length]));
+  }
+  for (let i = 0; i < 20; i++) await model.predict(buildStudentBatch(batches[i % batches.length]));
+  const ms: number[] = [];
+  const started = process.hrtime.bigint();
+  for (const b of batches) {
+    const t = process.hrtime.bigint();
+    await model.predict(buildStudentBatch(b));
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const totalS = Number(process.hrtime.bigint() - started) / 1e9;
+  ms.sort((a, b) => a - b);
+  return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), perSecond: (iterations * batchSize) / totalS };
+}
+
+/** Runs the trainer's bench and returns its JSON-lines records. */
+function runTrainerBench(): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(trainerPython(), ['-m', 'trainer.leader_trainer.bench'], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const records: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const r = JSON.parse(line) as unknown;
+        if (r && typeof r === 'object') records.push(r as Record<string, unknown>);
+      } catch {
+        process.stderr.write(`trainer bench: ${line}\n`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(records) : reject(new Error(`trainer bench exited with ${code}`))));
+  });
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+
+export async function runStudentBench(modelDir = process.env.LEADER_MODEL_DIR ?? path.join(packageRoot(), 'models', 'default')): Promise<void> {
+  console.log(`\n== student (${modelDir}) ==`);
+  const model = await StudentModel.load(modelDir, { intraOpNumThreads: 1 });
+  try {
+    const parity = JSON.parse(await fs.readFile(path.join(modelDir, 'parity.json'), 'utf8')) as { cases: { name: string; inputs: Record<string, ParityTensor> }[] };
+    // The batched case holds the real test samples; the single / synthetic-edge cases would repeat them.
+    const samples = samplesFromParity(parity.cases.filter((c) => c.name.startsWith('batch-')));
+    if (samples.length === 0) throw new Error(`${modelDir}/parity.json has no batch case to take samples from`);
+    console.log(`inference through onnxruntime-node, 1 intra-op thread, ${samples.length} real test samples cycled, batch building included`);
+    const b1 = await timeInference(model, samples, 1, 2000);
+    const b32 = await timeInference(model, samples, 32, 200);
+    console.log(`  batch 1 : p50 ${fmt(b1.p50, 3)} ms  p99 ${fmt(b1.p99, 3)} ms  ${fmt(b1.perSecond, 0)} patients/s   (reference ${REFERENCE.inferBatch1Ms} ms/patient: ${fmt(REFERENCE.inferBatch1Ms / b1.p50, 0)}× faster)`);
+    console.log(`  batch 32: p50 ${fmt(b32.p50, 3)} ms  p99 ${fmt(b32.p99, 3)} ms  ${fmt(b32.perSecond, 0)} patients/s   (reference ${REFERENCE.inferBatch32Ms} ms/batch: ${fmt(REFERENCE.inferBatch32Ms / b32.p50, 0)}× faster)`);
+  } finally {
+    await model.release();
+  }
+
+  console.log('training (PyTorch, trainer/leader_trainer/bench.py, synthetic data at MIMIC-IV scale ≈ 8.9 k patients)');
+  let records: Record<string, unknown>[];
+  try {
+    records = await runTrainerBench();
+  } catch (e) {
+    console.log(`  not measured: ${(e as Error).message}`);
+    return;
+  }
+  for (const r of records) {
+    const step = Number(r.step_seconds ?? r.stepSeconds ?? NaN);
+    const epoch = Number(r.epoch_seconds ?? r.epochSeconds ?? NaN);
+    const parts = Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(4) : JSON.stringify(v)}`);
+    console.log(`  ${parts.join('  ')}`);
+    if (Number.isFinite(step)) console.log(`    step ${fmt(step, 3)} s vs reference ${REFERENCE.trainStepSeconds} s: ${fmt(REFERENCE.trainStepSeconds / step, 1)}× faster`);
+    if (Number.isFinite(epoch)) console.log(`    epoch ${fmt(epoch, 1)} s vs reference ≈ ${fmt(REFERENCE.epochSeconds, 0)} s: ${fmt(REFERENCE.epochSeconds / epoch, 1)}× faster`);
+  }
+}
+
+if (require.main === module) {
+  runStudentBench().catch((e: Error) => {
+    console.error(`student bench: ${e.message}`);
+    process.exitCode = 1;
+  });
+}

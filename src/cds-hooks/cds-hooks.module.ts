@@ -1,0 +1,56 @@
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { LOGGER } from '../common/logger';
+import { FhirServerClient } from '../fhir/fhir-server.client';
+import { CdsJwtGuard, JWT_VERIFIER } from './auth/cds-jwt.guard';
+import { JwtVerifier } from './auth/jwt-verifier';
+import { loadTrustedClients } from './auth/trusted-clients';
+import { CdsHooksController } from './cds-hooks.controller';
+import { CdsHooksService } from './cds-hooks.service';
+import { CdsServicesRegistry } from './cds-services.registry';
+import { FeedbackStore } from './feedback/feedback.store';
+import { ModelCardController } from './model-card/model-card.controller';
+import { PrefetchResolver } from './prefetch/prefetch.resolver';
+
+/** The CDS Hooks edge: discovery, service calls, feedback, model cards, JWT verification. */
+@Module({
+  controllers: [CdsHooksController, ModelCardController],
+  providers: [
+    {
+      provide: CdsServicesRegistry,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => CdsServicesRegistry.load(config.cdsHooksFile),
+    },
+    {
+      provide: PrefetchResolver,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new PrefetchResolver((server, token) => new FhirServerClient(server, { ...(token ? { bearerToken: token } : {}), timeoutMs: config.fhirTimeoutMs })),
+    },
+    {
+      provide: FeedbackStore,
+      inject: [APP_CONFIG, LOGGER],
+      useFactory: (config: AppConfig, logger: Logger) =>
+        FeedbackStore.open(path.join(config.dataDir, 'feedback.jsonl'), (message) => logger.warn({ repair: message }, 'feedback log repaired')),
+    },
+    {
+      provide: JWT_VERIFIER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        config.authDisabled ? null : new JwtVerifier(loadTrustedClients(config.clientsFile as string), config.jwtClockSkewSeconds),
+    },
+    CdsJwtGuard,
+    CdsHooksService,
+  ],
+  exports: [CdsJwtGuard, JWT_VERIFIER],
+})
+export class CdsHooksModule implements OnApplicationShutdown {
+  constructor(@Inject(FeedbackStore) private readonly feedback: FeedbackStore) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.feedback.close();
+  }
+}

@@ -1,0 +1,77 @@
+import type { ModelManifest, ModelMetrics } from '../../inference/model-manifest.types';
+
+/** What the model-card page shows, taken from the manifest only (no invented numbers). */
+export interface ModelCard {
+  name: string;
+  version: string;
+  createdAt: string;
+  provenance: { method: string; architecture: Record<string, unknown>; parameters: ModelManifest['parameters']; teacher: ModelManifest['teacher']; onnxSha256: string; vocabHash: string };
+  data: ModelManifest['training'];
+  metrics: ModelManifest['metrics'];
+  threshold: { value: number; source: string };
+  labels: number;
+  limits: string[];
+}
+
+export function modelCardOf(m: ModelManifest): ModelCard {
+  return {
+    name: m.name,
+    version: m.version,
+    createdAt: m.createdAt,
+    provenance: {
+      method: 'LEADER student (arXiv 2402.02803): a visit-sequence transformer distilled from an LLM teacher, exported to ONNX',
+      architecture: m.architecture ?? {},
+      parameters: m.parameters,
+      teacher: m.teacher ?? null,
+      onnxSha256: m.onnxSha256,
+      vocabHash: m.vocabHash,
+    },
+    data: m.training,
+    metrics: m.metrics ?? null,
+    threshold: { value: m.threshold, source: m.thresholdSource },
+    labels: m.labels.length,
+    limits: m.limits ?? [],
+  };
+}
+
+const esc = (v: unknown): string =>
+  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+function metricsRows(name: string, m: ModelMetrics): string {
+  const f = (x: number): string => (typeof x === 'number' ? x.toFixed(4) : '–');
+  return `<tr><td>${esc(name)}</td><td>${f(m.jaccard)}</td><td>${f(m.f1)}</td><td>${f(m.prauc)}</td><td>${f(m.ddi_rate)}</td><td>${f(m.avg_med)}</td></tr>`;
+}
+
+/** A self-contained HTML page (no scripts, no external assets). */
+export function renderModelCardHtml(card: ModelCard): string {
+  const d = card.data;
+  const metrics = card.metrics
+    ? `<p>Split: ${esc(card.metrics.split)}</p><table><tr><th>model</th><th>Jaccard</th><th>F1</th><th>PRAUC</th><th>DDI rate</th><th>avg. classes</th></tr>${metricsRows('student', card.metrics.student)}${Object.entries(card.metrics.baselines ?? {}).map(([k, v]) => metricsRows(k, v)).join('')}</table>`
+    : '<p>No evaluation metrics were recorded for this model.</p>';
+  const teacher = card.provenance.teacher
+    ? `${esc(card.provenance.teacher.backend)} ${esc(card.provenance.teacher.model)} (feature dim ${esc(card.provenance.teacher.dim)}, alpha ${esc(card.provenance.teacher.alpha)})`
+    : 'none (student trained without distillation)';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Model card: ${esc(card.name)} ${esc(card.version)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}</style></head>
+<body>
+<h1>${esc(card.name)} <small>${esc(card.version)}</small></h1>
+<p>Created ${esc(card.createdAt)}. Recommends ATC level-3 medication classes (${esc(card.labels)} classes) for the current visit.</p>
+<h2>Provenance</h2>
+<ul><li>${esc(card.provenance.method)}</li><li>Teacher: ${teacher}</li>
+<li>Parameters: ${esc(card.provenance.parameters?.total)} (inference ${esc(card.provenance.parameters?.inference)})</li>
+<li>ONNX sha256: <code>${esc(card.provenance.onnxSha256)}</code>; vocabulary sha256: <code>${esc(card.provenance.vocabHash)}</code></li></ul>
+<h2>Data</h2>
+<ul><li>Dataset: ${esc(d?.dataset)}${d?.datasetDescription ? ` — ${esc(d.datasetDescription)}` : ''}</li><li>Scale: ${esc(d?.scale)}</li>
+<li>Samples: train ${esc(d?.samples?.train)}, validation ${esc(d?.samples?.val)}, test ${esc(d?.samples?.test)}</li>
+<li>Epochs: ${esc(d?.epochs)} (best ${esc(d?.bestEpoch)}), seed ${esc(d?.seed)}</li>
+${d?.licence ? `<li>Licence: ${esc(d.licence)}</li>` : ''}${d?.attribution ? `<li>Attribution: ${esc(d.attribution)}</li>` : ''}</ul>
+<h2>Metrics</h2>
+${metrics}
+<h2>Threshold</h2>
+<p>${esc(card.threshold.value)} (${esc(card.threshold.source)})</p>
+<h2>Limits</h2>
+<ul>${card.limits.map((l) => `<li>${esc(l)}</li>`).join('') || '<li>None recorded.</li>'}</ul>
+</body></html>
+`;
+}

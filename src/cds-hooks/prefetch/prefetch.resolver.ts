@@ -1,0 +1,219 @@
+import type { Bundle, Condition, Encounter, Medication, MedicationRequest, Patient, Procedure, Resource } from 'fhir/r4';
+import type { PatientResources } from '../../fhir/fhir-source.types';
+import type { CdsRequest } from '../cds-hooks.types';
+import { PREFETCH_KEYS, PrefetchKey } from '../cds-services.registry';
+import { fillTemplate } from './prefetch-template';
+
+/** The part of FhirServerClient the resolver uses (src/fhir/fhir-server.client.ts). */
+export interface PrefetchFhirClient {
+  searchAll(query: string): Promise<Resource[]>;
+  read<T extends Resource = Resource>(reference: string): Promise<T>;
+}
+export type PrefetchFhirClientFactory = (fhirServer: string, bearerToken: string | undefined) => PrefetchFhirClient;
+
+export type PrefetchSource = 'prefetch' | 'null' | 'fetched';
+
+export interface ResolvedPrefetch {
+  resources: PatientResources;
+  /** Where each key's data came from (for logs and tests; holds no patient data). */
+  sources: Record<PrefetchKey, PrefetchSource>;
+  /** Medication references that could not be resolved (the timeline then classes by what it has). */
+  unresolvedMedications: number;
+}
+
+export interface PrefetchFailure {
+  key: PrefetchKey;
+  template: string;
+  reason: string;
+}
+
+/** Required data could not be had: the service answers 412 naming each key (cds-fhir.md §1.4). */
+export class PrefetchUnavailableError extends Error {
+  constructor(readonly failures: PrefetchFailure[]) {
+    super(failures.map((f) => `prefetch key '${f.key}' (${f.template}): ${f.reason}`).join('; '));
+    this.name = 'PrefetchUnavailableError';
+  }
+}
+
+/** The client sent prefetch data that cannot be right (wrong type, another patient): 400. */
+export class PrefetchInvalidError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrefetchInvalidError';
+  }
+}
+
+const MAX_MEDICATION_READS = 200;
+
+/**
+ * Turns a request's prefetch into PatientResources, per key:
+ * present → used (a paged Bundle is followed on fhirServer); null → known empty; absent or an
+ * OperationOutcome (or a Bundle whose entries are error OperationOutcomes) → fetched from fhirServer
+ * with the fhirAuthorization bearer token and the filled template. Any required key still missing →
+ * PrefetchUnavailableError (412). Medication references not in the data are read from the server
+ * when one is given.
+ */
+export class PrefetchResolver {
+  constructor(private readonly clientFor: PrefetchFhirClientFactory) {}
+
+  async resolve(request: CdsRequest, templates: Record<PrefetchKey, string>): Promise<ResolvedPrefetch> {
+    const patientId = request.context.patientId;
+    const fhirServer = request.fhirServer;
+    let client: PrefetchFhirClient | undefined;
+    const getClient = (): PrefetchFhirClient | undefined => {
+      if (fhirServer === undefined) return undefined;
+      client ??= this.clientFor(fhirServer, request.fhirAuthorization?.access_token);
+      return client;
+    };
+    const prefetch = (request.prefetch ?? {}) as Record<string, unknown>;
+    const keys = Object.keys(PREFETCH_KEYS) as PrefetchKey[];
+    const sources = {} as Record<PrefetchKey, PrefetchSource>;
+    const failures: PrefetchFailure[] = [];
+    const byKey = {} as Record<PrefetchKey, Resource[]>;
+
+    await Promise.all(keys.map(async (key) => {
+      const template = templates[key];
+      const value = prefetch[key];
+      const expectedType = PREFETCH_KEYS[key];
+      if (value === null) {
+        sources[key] = 'null';
+        byKey[key] = [];
+        return;
+      }
+      if (value !== undefined && !isFailure(value)) {
+        byKey[key] = await this.fromPresent(key, value as Resource, expectedType, getClient, failures, template);
+        sources[key] = 'prefetch';
+        return;
+      }
+      const c = getClient();
+      if (c === undefined) {
+        failures.push({ key, template, reason: value === undefined ? 'not in prefetch and no fhirServer given' : 'prefetch holds an OperationOutcome and no fhirServer is given' });
+        return;
+      }
+      const query = fillTemplate(template, request.context as unknown as Record<string, unknown>);
+      if (query === undefined) {
+        failures.push({ key, template, reason: 'a template token has no value in context' });
+        return;
+      }
+      try {
+        byKey[key] = key === 'patient' ? [await c.read(query)] : await c.searchAll(query);
+        sources[key] = 'fetched';
+      } catch (e) {
+        failures.push({ key, template, reason: describeFetchError(e) });
+      }
+    }));
+    if (failures.length > 0) throw new PrefetchUnavailableError(failures.sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key)));
+
+    const patients = byKey.patient.filter((r): r is Patient => r.resourceType === 'Patient');
+    if (patients.length > 0 && patients[0].id !== undefined && patients[0].id !== patientId) {
+      throw new PrefetchInvalidError(`prefetch 'patient' is Patient/${patients[0].id}, not the context's patient`);
+    }
+    const patient: Patient = patients[0] ?? { resourceType: 'Patient', id: patientId };
+    const medications: Medication[] = [];
+    const pick = <T extends Resource>(key: PrefetchKey): T[] => {
+      const out: T[] = [];
+      for (const r of byKey[key]) {
+        if (r.resourceType === 'Medication') medications.push(r as Medication);
+        else if (r.resourceType === PREFETCH_KEYS[key]) {
+          if (!belongsTo(r, patientId)) throw new PrefetchInvalidError(`prefetch '${key}' holds ${r.resourceType} of another patient`);
+          out.push(r as T);
+        }
+      }
+      return out;
+    };
+    const resources: PatientResources = {
+      patient,
+      encounters: pick<Encounter>('encounters'),
+      conditions: pick<Condition>('conditions'),
+      procedures: pick<Procedure>('procedures'),
+      medicationRequests: pick<MedicationRequest>('medicationRequests'),
+      medications,
+    };
+    const unresolvedMedications = await this.resolveMedications(resources, getClient());
+    return { resources, sources, unresolvedMedications };
+  }
+
+  private async fromPresent(
+    key: PrefetchKey, value: Resource, expectedType: string, getClient: () => PrefetchFhirClient | undefined,
+    failures: PrefetchFailure[], template: string,
+  ): Promise<Resource[]> {
+    if (key === 'patient') {
+      if (value.resourceType === 'Bundle') return entriesOf(value as Bundle);
+      if (value.resourceType !== expectedType) throw new PrefetchInvalidError(`prefetch '${key}' must be a ${expectedType}, got ${value.resourceType}`);
+      return [value];
+    }
+    if (value.resourceType !== 'Bundle') throw new PrefetchInvalidError(`prefetch '${key}' must be a searchset Bundle of ${expectedType}, got ${value.resourceType}`);
+    const bundle = value as Bundle;
+    const out = entriesOf(bundle);
+    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    if (next) {
+      const c = getClient();
+      if (c === undefined) {
+        failures.push({ key, template, reason: 'prefetch Bundle has a next page and no fhirServer is given' });
+        return out;
+      }
+      try {
+        out.push(...(await c.searchAll(next)));
+      } catch (e) {
+        failures.push({ key, template, reason: `next page: ${describeFetchError(e)}` });
+      }
+    }
+    return out;
+  }
+
+  private async resolveMedications(resources: PatientResources, client: PrefetchFhirClient | undefined): Promise<number> {
+    const known = new Set(resources.medications.map((m) => `Medication/${m.id}`));
+    const wanted = new Set<string>();
+    for (const mr of resources.medicationRequests) {
+      const ref = mr.medicationReference?.reference;
+      if (!ref || ref.startsWith('#')) continue;
+      const rel = /(Medication\/[^/]+)$/.exec(ref)?.[1];
+      if (rel && !known.has(rel)) wanted.add(rel);
+    }
+    if (wanted.size === 0) return 0;
+    if (client === undefined) return wanted.size;
+    const refs = [...wanted].slice(0, MAX_MEDICATION_READS);
+    const results = await Promise.allSettled(refs.map((ref) => client.read<Medication>(ref)));
+    let missing = wanted.size - refs.length;
+    for (const r of results) {
+      if (r.status === 'fulfilled' && r.value.resourceType === 'Medication') resources.medications.push(r.value);
+      else missing++;
+    }
+    return missing;
+  }
+}
+
+function entriesOf(bundle: Bundle): Resource[] {
+  const out: Resource[] = [];
+  for (const e of bundle.entry ?? []) {
+    if (!e.resource || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
+    out.push(e.resource);
+  }
+  return out;
+}
+
+/** An OperationOutcome, or a Bundle that carries only error OperationOutcomes: the client's prefetch failed. */
+function isFailure(value: unknown): boolean {
+  const r = value as Resource;
+  if (r.resourceType === 'OperationOutcome') return true;
+  if (r.resourceType !== 'Bundle') return false;
+  const entries = (r as Bundle).entry ?? [];
+  if (entries.length === 0) return false;
+  return entries.every((e) => e.resource?.resourceType === 'OperationOutcome')
+    && entries.some((e) => ((e.resource as { issue?: { severity?: string }[] }).issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal'));
+}
+
+function belongsTo(r: Resource, patientId: string): boolean {
+  const ref = (r as { subject?: { reference?: string }; patient?: { reference?: string } }).subject?.reference
+    ?? (r as { patient?: { reference?: string } }).patient?.reference;
+  if (ref === undefined) return true;
+  return ref === `Patient/${patientId}` || ref.endsWith(`/Patient/${patientId}`);
+}
+
+function describeFetchError(e: unknown): string {
+  const err = e as { status?: number; reason?: string; message?: string };
+  if (typeof err.status === 'number') return `FHIR server answered HTTP ${err.status}`;
+  if (err.reason === 'timeout') return 'FHIR server did not answer in time';
+  if (err.reason === 'network') return 'FHIR server unreachable';
+  return `FHIR server request failed (${err.reason ?? 'error'})`;
+}

@@ -1,0 +1,147 @@
+/**
+ * `leader teacher`: LEADER teacher features (last-token hidden state of each sample's prompt) for a
+ * dataset, into a resumable float32 cache (teacher/feature-cache.ts) that `leader train
+ * --teacher-features`, the teacher head and `leader evaluate` read.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Command, Option } from 'commander';
+import { CliError } from '../../common/cli-error';
+import { ProgressReporter } from '../progress';
+import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetSample, type SplitName } from '../../training/dataset.schema';
+import { computeTeacherFeatures, type TeacherPrompt } from '../../teacher/teacher-features.runner';
+import { indexPathFor } from '../../teacher/feature-cache';
+import type { TeacherBackend } from '../../teacher/teacher-backend';
+
+const SPLITS: SplitName[] = ['train', 'val', 'test'];
+
+export interface TeacherDataset {
+  manifest: DatasetManifest;
+  prompts: TeacherPrompt[];
+}
+
+/** The prompts of a LEADER dataset folder, in samples.jsonl order, restricted to `splits`. */
+export async function readTeacherPrompts(dir: string, splits: SplitName[] = SPLITS): Promise<TeacherDataset> {
+  const manifestPath = path.join(dir, 'manifest.json');
+  let manifest: DatasetManifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as DatasetManifest;
+  } catch (e) {
+    throw new CliError(`${manifestPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (is --dataset a `leader dataset` folder?)' : 'not valid JSON'}`);
+  }
+  if (manifest.schemaVersion !== DATASET_SCHEMA_VERSION) throw new CliError(`${manifestPath}: schemaVersion ${manifest.schemaVersion}, expected ${DATASET_SCHEMA_VERSION}`);
+  const samplesPath = path.join(dir, 'samples.jsonl');
+  let text: string;
+  try {
+    text = await fs.readFile(samplesPath, 'utf8');
+  } catch {
+    throw new CliError(`${samplesPath}: not found`);
+  }
+  const wanted = new Set(splits);
+  const prompts: TeacherPrompt[] = [];
+  const seen = new Set<string>();
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let s: Partial<DatasetSample>;
+    try {
+      s = JSON.parse(line) as Partial<DatasetSample>;
+    } catch {
+      throw new CliError(`${samplesPath}:${i + 1}: not valid JSON`);
+    }
+    if (typeof s.id !== 'string' || typeof s.prompt !== 'string' || !SPLITS.includes(s.split as SplitName)) {
+      throw new CliError(`${samplesPath}:${i + 1}: sample needs string id, string prompt and split train|val|test`);
+    }
+    if (seen.has(s.id)) throw new CliError(`${samplesPath}:${i + 1}: duplicate sample id "${s.id}"`);
+    seen.add(s.id);
+    if (wanted.has(s.split as SplitName)) prompts.push({ id: s.id, prompt: s.prompt });
+  });
+  return { manifest, prompts };
+}
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer (got "${v}")`);
+    return n;
+  };
+}
+
+export interface TeacherCommandOptions {
+  dataset: string;
+  out: string;
+  backend: 'llama-cpp' | 'openai';
+  model?: string;
+  url?: string;
+  apiKeyEnv: string;
+  threads: number;
+  batchSize: number;
+  concurrency: number;
+  inputsPerRequest: number;
+  maxRetries: number;
+  maxTokens: number;
+  splits: string;
+  quiet?: boolean;
+}
+
+export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<void> {
+  const progress = new ProgressReporter(process.stderr, opts.quiet);
+  const splits = opts.splits.split(',').map((s) => s.trim()).filter(Boolean) as SplitName[];
+  const bad = splits.find((s) => !SPLITS.includes(s));
+  if (bad || splits.length === 0) throw new CliError(`--splits: "${bad ?? opts.splits}" is not one of train,val,test`);
+  const { manifest, prompts } = await readTeacherPrompts(opts.dataset, splits);
+  if (prompts.length === 0) throw new CliError(`${opts.dataset}: no samples in splits ${splits.join(',')}`);
+  const stopAfter = process.env.LEADER_TEACHER_STOP_AFTER ? Number(process.env.LEADER_TEACHER_STOP_AFTER) : undefined;
+
+  let backend: TeacherBackend;
+  if (opts.backend === 'llama-cpp') {
+    if (!opts.model) throw new CliError('--model PATH.gguf is required with --backend llama-cpp');
+    // The only path that loads node-llama-cpp; required here, never at module load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LlamaCppBackend } = require('../../teacher/llama-cpp.backend') as typeof import('../../teacher/llama-cpp.backend');
+    backend = await LlamaCppBackend.open({ modelPath: opts.model, threads: opts.threads, maxTokens: opts.maxTokens });
+  } else {
+    if (!opts.url) throw new CliError('--url is required with --backend openai (e.g. http://127.0.0.1:8000)');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { OpenAiBackend } = require('../../teacher/openai.backend') as typeof import('../../teacher/openai.backend');
+    backend = new OpenAiBackend({
+      url: opts.url, model: opts.model ?? '', apiKeyEnv: opts.apiKeyEnv, concurrency: opts.concurrency,
+      inputsPerRequest: opts.inputsPerRequest, maxRetries: opts.maxRetries,
+      onRetry: ({ attempt, status, delayMs }) => progress.info(`teacher: ${status}, retry ${attempt} in ${Math.round(delayMs)} ms`),
+    });
+  }
+  try {
+    progress.info(`teacher: ${prompts.length} samples (${splits.join(',')}) from ${opts.dataset}, backend ${backend.name}, model ${backend.model}${opts.backend === 'llama-cpp' ? `, ${opts.threads} thread(s)` : ''}`);
+    const result = await computeTeacherFeatures(backend, prompts, {
+      out: opts.out, batchSize: opts.batchSize, promptMode: manifest.options.promptMode, datasetVocabHash: manifest.vocabHash,
+      progress, stopAfterBatches: stopAfter,
+    });
+    const truncated = (backend as { truncated?: number }).truncated;
+    if (truncated) progress.info(`teacher: ${truncated} prompt(s) longer than ${opts.maxTokens} tokens kept their head (LEADER's truncation)`);
+    const rate = result.computed / Math.max(result.seconds, 1e-3);
+    progress.info(`teacher: ${result.computed} computed${result.resumedFrom ? `, ${result.resumedFrom} resumed` : ''} in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} samples/s)`);
+    progress.info(`wrote ${opts.out} (float32 [${result.rows}, ${result.dim}]) and ${indexPathFor(opts.out)}`);
+  } finally {
+    await backend.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('teacher')
+    .description("compute LEADER teacher features (the LLM's last-token hidden state per sample prompt) into a resumable float32 cache")
+    .requiredOption('--dataset <dir>', '`leader dataset` output folder')
+    .requiredOption('--out <file>', 'feature matrix file; FILE.index.json is written beside it')
+    .addOption(new Option('--backend <name>', 'llama-cpp (local GGUF) or openai (/v1/embeddings server)').choices(['llama-cpp', 'openai']).makeOptionMandatory())
+    .option('--model <path|name>', 'GGUF path (llama-cpp) or served model name (openai)')
+    .option('--url <url>', 'base URL of an OpenAI-compatible server (openai)')
+    .option('--api-key-env <name>', 'environment variable holding the API key (openai)', 'OPENAI_API_KEY')
+    .option('--threads <n>', 'CPU threads for llama.cpp (set explicitly: the library default oversubscribes)', positiveInt('--threads'), 2)
+    .option('--batch-size <n>', 'samples per batch; the cache is committed after each batch', positiveInt('--batch-size'), 16)
+    .option('--concurrency <n>', 'requests in flight (openai)', positiveInt('--concurrency'), 4)
+    .option('--inputs-per-request <n>', 'prompts per embeddings request (openai)', positiveInt('--inputs-per-request'), 16)
+    .option('--max-retries <n>', 'retries per request on 429/5xx/network errors (openai)', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new CliError(`--max-retries must be a non-negative integer (got "${v}")`); return n; }, 5)
+    .option('--max-tokens <n>', 'longest prompt in tokens incl. EOS; longer prompts keep their head (llama-cpp)', positiveInt('--max-tokens'), 2048)
+    .option('--splits <list>', 'comma-separated splits to compute', 'train,val,test')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: TeacherCommandOptions) => runTeacherCommand(opts));
+}

@@ -1,0 +1,204 @@
+import type { CodeableConcept, Coding, Medication, Reference, Resource } from 'fhir/r4';
+import { TOKEN_PREFIX } from './code-systems';
+import { conceptOf, medicationConcepts, referencedId, type MedicationConcept } from './medication-concept';
+import type { TerminologyLookup } from './terminology.types';
+
+/** Pseudo-systems in the report: a concept's text (drug name fallback), a reference that did not resolve, a concept with no coding. */
+export const TEXT_SYSTEM = '(text)';
+export const UNRESOLVED_SYSTEM = '(unresolved medicationReference)';
+
+export interface CoverageCount {
+  /** Rows (resources, or codings of this system) seen. */
+  rows: number;
+  /** Rows with at least one mapped coding. */
+  rowsMapped: number;
+  /** Distinct codes (per system) or distinct concepts (per resource type). */
+  distinct: number;
+  distinctMapped: number;
+  /** Most frequent unmapped codes, by rows. Codes and names of drugs only, never patient data. */
+  topUnmapped: Array<{ code: string; rows: number }>;
+}
+
+export interface ResourceCoverage extends CoverageCount {
+  /** Per code system of the codings (and TEXT_SYSTEM for names). */
+  systems: Record<string, CoverageCount>;
+}
+
+export interface CoverageReport {
+  /** Per resource type: Condition, Procedure, MedicationRequest, Medication, ... */
+  resourceTypes: Record<string, ResourceCoverage>;
+}
+
+/** What "mapped" means: medications → ≥1 ATC3 class; diagnoses/procedures → an ICD token of LEADER's vocabulary (SNOMED without a map stays `sct:`, counted unmapped). */
+const MAPPED_CODE_PREFIXES = new Set<string>([TOKEN_PREFIX.icd9cm, TOKEN_PREFIX.icd10cm, TOKEN_PREFIX.icd9pcs, TOKEN_PREFIX.icd10pcs]);
+const MEDICATION_USE_TYPES = new Set(['MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense']);
+
+/** Tallies for one row set (a resource type, or one system within it). */
+class Tally {
+  rows = 0;
+  rowsMapped = 0;
+  private readonly distinct = new Map<string, boolean>();
+  private readonly unmapped = new Map<string, number>();
+
+  add(key: string, mapped: boolean, times = 1): void {
+    this.rows += times;
+    if (mapped) this.rowsMapped += times;
+    this.distinct.set(key, (this.distinct.get(key) ?? false) || mapped);
+    if (!mapped) this.unmapped.set(key, (this.unmapped.get(key) ?? 0) + times);
+  }
+
+  result(top: number): CoverageCount {
+    return {
+      rows: this.rows,
+      rowsMapped: this.rowsMapped,
+      distinct: this.distinct.size,
+      distinctMapped: [...this.distinct.values()].filter(Boolean).length,
+      topUnmapped: [...this.unmapped.entries()]
+        .filter(([key]) => this.distinct.get(key) === false)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, top)
+        .map(([code, rows]) => ({ code, rows })),
+    };
+  }
+}
+
+class TypeTally extends Tally {
+  readonly systems = new Map<string, Tally>();
+  system(name: string): Tally {
+    let t = this.systems.get(name);
+    if (!t) this.systems.set(name, (t = new Tally()));
+    return t;
+  }
+}
+
+/**
+ * Coverage of the terminology over a stream of FHIR resources: per resource type and per code
+ * system, the share of rows with a mapped coding and of distinct codes mapped, and the most frequent
+ * unmapped codes. MedicationRequest (and other medication uses) with `medicationReference` resolve
+ * the Medication from the same stream; Medications are kept, requests only counted by reference.
+ */
+export async function computeCoverage(resources: AsyncIterable<Resource> | Iterable<Resource>, terminology: TerminologyLookup, top = 10): Promise<CoverageReport> {
+  const types = new Map<string, TypeTally>();
+  const tally = (type: string) => {
+    let t = types.get(type);
+    if (!t) types.set(type, (t = new TypeTally()));
+    return t;
+  };
+  const medications = new Map<string, Medication>();
+  const byReference = new Map<string, Map<string, number>>();
+
+  const countMedication = (type: string, concepts: MedicationConcept[], times: number) => {
+    const t = tally(type);
+    const atc3 = new Set<string>();
+    const perSystem = new Map<string, { system: string; code: string; mapped: boolean }>();
+    for (const concept of concepts) {
+      for (const a of terminology.medicationAtc3(concept.codings, concept.text)) atc3.add(a);
+      for (const coding of concept.codings) {
+        const mapped = terminology.medicationAtc3([coding]).length > 0;
+        const system = coding.system ?? '(no system)';
+        perSystem.set(`${system}|${coding.code}`, { system, code: (coding.code as string).trim(), mapped });
+      }
+      if (concept.text) perSystem.set(`${TEXT_SYSTEM}|${concept.text}`, { system: TEXT_SYSTEM, code: concept.text.trim(), mapped: terminology.medicationAtc3([], concept.text).length > 0 });
+    }
+    for (const { system, code, mapped } of perSystem.values()) t.system(system).add(code, mapped, times);
+    t.add(conceptKey(concepts), atc3.size > 0, times);
+  };
+
+  const countCode = (type: string, cc: CodeableConcept | undefined, map: (c: Coding) => { token: string } | undefined) => {
+    const t = tally(type);
+    const codings = (cc?.coding ?? []).filter((c) => c.code);
+    let anyMapped = false;
+    const seen = new Set<string>();
+    for (const coding of codings) {
+      const key = `${coding.system ?? ''}|${coding.code}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const token = map(coding)?.token;
+      const mapped = token !== undefined && MAPPED_CODE_PREFIXES.has(token.slice(0, token.indexOf(':')));
+      anyMapped ||= mapped;
+      t.system(coding.system ?? '(no system)').add((coding.code as string).trim(), mapped);
+    }
+    if (codings.length === 0 && cc?.text) t.system(TEXT_SYSTEM).add(cc.text.trim(), false);
+    t.add(codings.length > 0 ? [...seen].sort().join(' ') : `${TEXT_SYSTEM}|${cc?.text ?? ''}`, anyMapped);
+  };
+
+  for await (const resource of resources as AsyncIterable<Resource>) {
+    switch (resource.resourceType) {
+      case 'Condition':
+        countCode('Condition', (resource as { code?: CodeableConcept }).code, (c) => terminology.diagnosis(c));
+        break;
+      case 'Procedure':
+        countCode('Procedure', (resource as { code?: CodeableConcept }).code, (c) => terminology.procedure(c));
+        break;
+      case 'Medication': {
+        const med = resource as Medication;
+        if (med.id) medications.set(med.id, med);
+        break;
+      }
+      default:
+        if (MEDICATION_USE_TYPES.has(resource.resourceType)) {
+          const use = resource as { medicationCodeableConcept?: CodeableConcept; medicationReference?: Reference; contained?: Resource[] };
+          if (use.medicationCodeableConcept) {
+            countMedication(resource.resourceType, [conceptOf(use.medicationCodeableConcept)], 1);
+          } else {
+            const id = referencedId(use.medicationReference);
+            const contained = use.contained?.find((r) => r.resourceType === 'Medication' && r.id === id) as Medication | undefined;
+            if (contained) countMedication(resource.resourceType, medicationConcepts(contained, () => undefined), 1);
+            else {
+              const refs = byReference.get(resource.resourceType) ?? new Map<string, number>();
+              refs.set(id ?? '', (refs.get(id ?? '') ?? 0) + 1);
+              byReference.set(resource.resourceType, refs);
+            }
+          }
+        }
+    }
+  }
+
+  const resolve = (ref: Reference) => medications.get(referencedId(ref) ?? '');
+  for (const med of [...medications.values()]) countMedication('Medication', medicationConcepts(med, resolve), 1);
+  for (const [type, refs] of byReference) {
+    for (const [id, times] of refs) {
+      const med = medications.get(id);
+      if (med) countMedication(type, medicationConcepts(med, resolve), times);
+      else {
+        const t = tally(type);
+        t.system(UNRESOLVED_SYSTEM).add('(missing Medication)', false, times);
+        t.add(UNRESOLVED_SYSTEM, false, times);
+      }
+    }
+  }
+
+  const report: CoverageReport = { resourceTypes: {} };
+  for (const type of [...types.keys()].sort()) {
+    const t = types.get(type) as TypeTally;
+    const systems: Record<string, CoverageCount> = {};
+    for (const name of [...t.systems.keys()].sort()) systems[name] = (t.systems.get(name) as Tally).result(top);
+    report.resourceTypes[type] = { ...t.result(top), systems };
+  }
+  return report;
+}
+
+function conceptKey(concepts: MedicationConcept[]): string {
+  return concepts
+    .map((c) => (c.codings.length > 0 ? c.codings.map((x) => `${x.system}|${x.code}`).sort().join(' ') : `${TEXT_SYSTEM}|${c.text ?? ''}`))
+    .sort()
+    .join(' + ');
+}
+
+/** Percentage with one decimal, for printing. */
+export function percent(part: number, whole: number): string {
+  return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;
+}
+
+/** The report as plain text lines (what `leader terminology-coverage` prints without --json). */
+export function formatCoverage(report: CoverageReport): string[] {
+  const lines: string[] = [];
+  for (const [type, t] of Object.entries(report.resourceTypes)) {
+    lines.push(`${type}: rows mapped ${t.rowsMapped}/${t.rows} (${percent(t.rowsMapped, t.rows)}), distinct concepts mapped ${t.distinctMapped}/${t.distinct} (${percent(t.distinctMapped, t.distinct)})`);
+    for (const [system, s] of Object.entries(t.systems)) {
+      lines.push(`  ${system}: rows ${s.rowsMapped}/${s.rows} (${percent(s.rowsMapped, s.rows)}), distinct codes ${s.distinctMapped}/${s.distinct} (${percent(s.distinctMapped, s.distinct)})`);
+      if (s.topUnmapped.length > 0) lines.push(`    top unmapped: ${s.topUnmapped.map((u) => `${u.code} (${u.rows})`).join(', ')}`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,327 @@
+import { existsSync, readFileSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { CodeSystem, ConceptMap, Coding } from 'fhir/r4';
+import type { TimelineCode } from '../timeline/timeline.types';
+import { MIMIC_SYSTEM, SYSTEM, TOKEN_PREFIX } from './code-systems';
+import {
+  atc3Of,
+  dotIcd10cm,
+  dotIcd9Diagnosis,
+  dotIcd9Procedure,
+  drugNameCandidates,
+  normaliseNdc,
+  splitGsn,
+  undotCode,
+} from './code-normalise';
+import { MAPPING_FILE, type CodeTitlesFile, type DdiPairsFile } from './mapping-files';
+import type { TerminologyLookup } from './terminology.types';
+
+/** Which step of `medicationAtc3`'s order of preference produced the classes (for coverage reports). */
+export type Atc3Source = 'atc' | 'ndc' | 'rxnorm' | 'gsn' | 'name' | 'none';
+
+type LoadedKey = Exclude<keyof typeof MAPPING_FILE, 'index' | 'mimicLocalSystems'>;
+/** Files parsed on first use; the loader keeps their text. */
+const LAZY_KEYS = new Set<LoadedKey>(['icd9cmIcd10cm', 'titlesIcd9cmDiagnosis', 'titlesIcd9cmProcedure', 'titlesIcd10cm']);
+/** The mapping files, keyed by MAPPING_FILE name: parsed JSON, or raw text for LAZY_KEYS. */
+type MappingJson = Record<LoadedKey, unknown>;
+
+const DIAGNOSIS_SYSTEMS = new Set<string>([SYSTEM.icd9cm, SYSTEM.icd10cm, MIMIC_SYSTEM.diagnosisIcd9, MIMIC_SYSTEM.diagnosisIcd10, SYSTEM.snomed]);
+const PROCEDURE_SYSTEMS = new Set<string>([SYSTEM.icd9cm, SYSTEM.icd10pcs, SYSTEM.icd10pcsAlias, MIMIC_SYSTEM.procedureIcd9, MIMIC_SYSTEM.procedureIcd10, SYSTEM.snomed]);
+/** Codings `medicationAtc3` reads, by the step of its order of preference they feed. */
+export const MEDICATION_SYSTEMS: Readonly<Record<Exclude<Atc3Source, 'none'>, ReadonlyArray<string>>> = {
+  atc: [SYSTEM.atc],
+  ndc: [SYSTEM.ndc, MIMIC_SYSTEM.medicationNdc],
+  rxnorm: [SYSTEM.rxnorm],
+  gsn: [MIMIC_SYSTEM.medicationGsn],
+  name: [MIMIC_SYSTEM.medicationName],
+};
+
+/**
+ * The project's terminology: code → standard token, medication → ATC level 3, titles and DDI pairs,
+ * loaded once from fhir-mappings/ and pure afterwards. Load it with `Terminology.load()` (async) or
+ * `Terminology.loadSync()`.
+ */
+export class Terminology implements TerminologyLookup {
+  private readonly ndcAtc3 = new Map<string, string[]>();
+  private readonly ndcRxnorm = new Map<string, string[]>();
+  private readonly rxnormAtc3 = new Map<string, string[]>();
+  private readonly gsnAtc3 = new Map<string, string[]>();
+  private readonly nameAtc3 = new Map<string, string[]>();
+  /** GEM lookups, built on first use: they serve the icd9to10/icd10to9 helpers, not the timeline. */
+  private readonly gem: () => { to10: Map<string, string[]>; to9: Map<string, string[]> };
+  private readonly snomedIcd10 = new Map<string, { code: string; display?: string }>();
+  private readonly snomedDisplay = new Map<string, string>();
+  private readonly atcNames = new Map<string, string>();
+  /** Titles (~100k codes) are parsed on first use, so loading stays fast; codings usually carry a display. */
+  private readonly titleMaps: () => Record<'icd9cm' | 'icd9pcs' | 'icd10cm', Map<string, string>>;
+  private readonly ddi: ReadonlyArray<readonly [string, string]>;
+
+  private constructor(json: MappingJson, ddiPairs?: Array<[string, string]>) {
+    readConceptMap(json.ndcAtc3 as ConceptMap, this.ndcAtc3);
+    readConceptMap(json.ndcRxnorm as ConceptMap, this.ndcRxnorm);
+    // Synthea's project-made map first, the NDC-derived map fills the RXCUIs it lacks.
+    readConceptMap(json.rxnormAtc3Synthea as ConceptMap, this.rxnormAtc3);
+    readConceptMap(json.rxnormAtc3ViaNdc as ConceptMap, this.rxnormAtc3);
+    readConceptMap(json.gsnAtc3 as ConceptMap, this.gsnAtc3);
+    readConceptMap(json.drugNameAtc3 as ConceptMap, this.nameAtc3);
+    this.gem = lazy(() => {
+      const to10 = new Map<string, string[]>();
+      const to9 = new Map<string, string[]>();
+      readConceptMap(parseMappingFile(MAPPING_FILE.icd9cmIcd10cm, json.icd9cmIcd10cm) as ConceptMap, to10, undotCode);
+      for (const [icd9, icd10s] of to10) {
+        const dotted = dotIcd9Diagnosis(icd9);
+        for (const icd10 of icd10s) {
+          const key = undotCode(icd10);
+          const list = to9.get(key);
+          if (!list) to9.set(key, [dotted]);
+          else if (!list.includes(dotted)) list.push(dotted);
+        }
+      }
+      return { to10, to9 };
+    });
+    for (const group of (json.snomedIcd10cm as ConceptMap).group ?? []) {
+      for (const el of group.element ?? []) {
+        if (!el.code) continue;
+        if (el.display) this.snomedDisplay.set(el.code, el.display);
+        const main = el.target?.find((t) => t.code && t.equivalence !== 'unmatched');
+        if (main?.code && !this.snomedIcd10.has(el.code)) this.snomedIcd10.set(el.code, { code: main.code, display: main.display });
+      }
+    }
+    for (const concept of (json.atcCodeSystem as CodeSystem).concept ?? []) {
+      if (concept.display) this.atcNames.set(concept.code, concept.display);
+    }
+    const titles = (key: 'titlesIcd9cmDiagnosis' | 'titlesIcd9cmProcedure' | 'titlesIcd10cm') =>
+      new Map((parseMappingFile(MAPPING_FILE[key], json[key]) as CodeTitlesFile).concept);
+    this.titleMaps = lazy(() => ({ icd9cm: titles('titlesIcd9cmDiagnosis'), icd9pcs: titles('titlesIcd9cmProcedure'), icd10cm: titles('titlesIcd10cm') }));
+    this.ddi = Object.freeze((ddiPairs ?? (json.ddiAtc3Pairs as DdiPairsFile).pairs).map((p) => Object.freeze([p[0], p[1]] as const)));
+  }
+
+  /** fhir-mappings/ of this checkout (LEADER_FHIR_MAPPINGS overrides): found from this file upwards, so it works from src/ and dist/. */
+  static defaultDir(): string {
+    if (process.env.LEADER_FHIR_MAPPINGS) return process.env.LEADER_FHIR_MAPPINGS;
+    let dir = __dirname;
+    for (;;) {
+      if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'fhir-mappings');
+      const up = path.dirname(dir);
+      if (up === dir) return path.resolve('fhir-mappings');
+      dir = up;
+    }
+  }
+
+  /** Load every map from `dir`; `ddiCsvPath` (atc3_a,atc3_b CSV) replaces the DDI pairs shipped in the folder. */
+  static async load(dir = Terminology.defaultDir(), ddiCsvPath?: string): Promise<Terminology> {
+    const json: Partial<MappingJson> = {};
+    await Promise.all(
+      loadedKeys().map(async (key) => {
+        const file = path.join(dir, MAPPING_FILE[key]);
+        const text = await readOrFail(file);
+        json[key] = LAZY_KEYS.has(key) ? text : parseMappingFile(file, text);
+      }),
+    );
+    const ddi = ddiCsvPath ? parseDdiCsv(ddiCsvPath, await fs.readFile(ddiCsvPath, 'utf8')) : undefined;
+    return new Terminology(json as MappingJson, ddi);
+  }
+
+  /** Synchronous `load`, for CLI code and tests that cannot await. */
+  static loadSync(dir = Terminology.defaultDir(), ddiCsvPath?: string): Terminology {
+    const json: Partial<MappingJson> = {};
+    for (const key of loadedKeys()) {
+      const file = path.join(dir, MAPPING_FILE[key]);
+      if (!existsSync(file)) throw new Error(`terminology: ${file} not found (run \`npm run mappings\`)`);
+      const text = readFileSync(file, 'utf8');
+      json[key] = LAZY_KEYS.has(key) ? text : parseMappingFile(file, text);
+    }
+    const ddi = ddiCsvPath ? parseDdiCsv(ddiCsvPath, readFileSync(ddiCsvPath, 'utf8')) : undefined;
+    return new Terminology(json as MappingJson, ddi);
+  }
+
+  /** Build the lookups that are otherwise built on first use (titles, GEMs), e.g. at service start-up after the first response. */
+  warm(): this {
+    this.titleMaps();
+    this.gem();
+    return this;
+  }
+
+  diagnosis(coding: Coding): TimelineCode | undefined {
+    const system = coding.system ?? '';
+    const raw = coding.code?.trim();
+    if (!raw || !DIAGNOSIS_SYSTEMS.has(system)) return undefined;
+    if (system === SYSTEM.snomed) {
+      const mapped = this.snomedIcd10.get(raw);
+      if (mapped) {
+        const code = dotIcd10cm(mapped.code);
+        return withDisplay({ token: `${TOKEN_PREFIX.icd10cm}:${code}`, system: SYSTEM.icd10cm, code }, mapped.display ?? this.titleMaps().icd10cm.get(undotCode(code)) ?? coding.display);
+      }
+      return withDisplay({ token: `${TOKEN_PREFIX.snomed}:${raw}`, system: SYSTEM.snomed, code: raw }, coding.display ?? this.snomedDisplay.get(raw));
+    }
+    if (system === SYSTEM.icd10cm || system === MIMIC_SYSTEM.diagnosisIcd10) {
+      const code = dotIcd10cm(raw);
+      return withDisplay({ token: `${TOKEN_PREFIX.icd10cm}:${code}`, system: SYSTEM.icd10cm, code }, coding.display ?? this.titleMaps().icd10cm.get(undotCode(code)));
+    }
+    const code = dotIcd9Diagnosis(raw);
+    return withDisplay({ token: `${TOKEN_PREFIX.icd9cm}:${code}`, system: SYSTEM.icd9cm, code }, coding.display ?? this.titleMaps().icd9cm.get(undotCode(code)));
+  }
+
+  procedure(coding: Coding): TimelineCode | undefined {
+    const system = coding.system ?? '';
+    const raw = coding.code?.trim();
+    if (!raw || !PROCEDURE_SYSTEMS.has(system)) return undefined;
+    if (system === SYSTEM.snomed) {
+      return withDisplay({ token: `${TOKEN_PREFIX.snomed}:${raw}`, system: SYSTEM.snomed, code: raw }, coding.display);
+    }
+    if (system === SYSTEM.icd9cm || system === MIMIC_SYSTEM.procedureIcd9) {
+      const code = dotIcd9Procedure(raw);
+      return withDisplay({ token: `${TOKEN_PREFIX.icd9pcs}:${code}`, system: SYSTEM.icd9cm, code }, coding.display ?? this.titleMaps().icd9pcs.get(undotCode(code)));
+    }
+    const code = undotCode(raw);
+    return withDisplay({ token: `${TOKEN_PREFIX.icd10pcs}:${code}`, system: SYSTEM.icd10pcs, code }, coding.display);
+  }
+
+  medicationAtc3(codings: Coding[], text?: string): string[] {
+    return this.medicationAtc3WithSource(codings, text).atc3;
+  }
+
+  /**
+   * `medicationAtc3` plus the step that produced the classes. Order of preference: ATC coding
+   * (truncated to level 3) → NDC (standard or MIMIC local; direct, then through RxNorm) → RxNorm →
+   * GSN (MIMIC local, possibly several per cell) → drug name (MIMIC local name codings, then
+   * `text`, then coding displays). MIMIC formulary codes have no map and are skipped.
+   */
+  medicationAtc3WithSource(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
+    const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
+      codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
+    const found = new Set<string>();
+    const done = (source: Atc3Source) => ({ atc3: [...found].sort(), source });
+
+    for (const code of codes('atc')) {
+      const atc3 = atc3Of(code);
+      if (atc3) found.add(atc3);
+    }
+    if (found.size > 0) return done('atc');
+    for (const raw of codes('ndc')) for (const a of this.ndcToAtc3(raw)) found.add(a);
+    if (found.size > 0) return done('ndc');
+    for (const rxcui of codes('rxnorm')) for (const a of this.rxnormAtc3.get(rxcui) ?? []) found.add(a);
+    if (found.size > 0) return done('rxnorm');
+    for (const cell of codes('gsn')) for (const gsn of splitGsn(cell)) for (const a of this.gsnAtc3.get(gsn) ?? []) found.add(a);
+    if (found.size > 0) return done('gsn');
+    const names = [...codes('name'), ...(text ? [text] : []), ...codings.map((c) => c.display ?? '')].filter((n) => n.trim() !== '');
+    for (const name of names) {
+      for (const a of this.drugNameAtc3(name)) found.add(a);
+      if (found.size > 0) return done('name');
+    }
+    return done('none');
+  }
+
+  /** ATC3 of an NDC in any accepted form: the NDC → ATC3 map, else NDC → RxNorm → ATC3. */
+  ndcToAtc3(ndc: string): string[] {
+    const key = normaliseNdc(ndc);
+    if (!key) return [];
+    const direct = this.ndcAtc3.get(key);
+    if (direct) return direct;
+    const out = new Set<string>();
+    for (const rxcui of this.ndcRxnorm.get(key) ?? []) for (const a of this.rxnormAtc3.get(rxcui) ?? []) out.add(a);
+    return [...out].sort();
+  }
+
+  /** ATC3 of a drug name: the whole normalised name, else the longest leading run of its words that is a known name. */
+  drugNameAtc3(name: string): string[] {
+    for (const key of drugNameCandidates(name)) {
+      const hit = this.nameAtc3.get(key);
+      if (hit) return hit;
+    }
+    return [];
+  }
+
+  atc3Name(atc3: string): string | undefined {
+    const code = atc3.trim().toUpperCase();
+    return code.length === 4 ? this.atcNames.get(code) : undefined;
+  }
+
+  /** WHO name of an ATC code of any level. */
+  atcName(code: string): string | undefined {
+    return this.atcNames.get(code.trim().toUpperCase());
+  }
+
+  codeTitle(token: string): string | undefined {
+    const colon = token.indexOf(':');
+    if (colon < 0) return undefined;
+    const prefix = token.slice(0, colon);
+    const code = token.slice(colon + 1);
+    switch (prefix) {
+      case TOKEN_PREFIX.icd9cm: return this.titleMaps().icd9cm.get(undotCode(code));
+      case TOKEN_PREFIX.icd9pcs: return this.titleMaps().icd9pcs.get(undotCode(code));
+      case TOKEN_PREFIX.icd10cm: return this.titleMaps().icd10cm.get(undotCode(code));
+      case TOKEN_PREFIX.snomed: return this.snomedDisplay.get(code);
+      case TOKEN_PREFIX.atc3: return this.atc3Name(code);
+      default: return undefined;
+    }
+  }
+
+  ddiPairs(): ReadonlyArray<readonly [string, string]> {
+    return this.ddi;
+  }
+
+  /** ICD-10-CM codes (dotted) a ICD-9-CM diagnosis maps to in the CMS GEM (forward); empty for GEM no-map or unknown codes. */
+  icd9to10(code: string): string[] {
+    return [...(this.gem().to10.get(undotCode(code)) ?? [])];
+  }
+
+  /** ICD-9-CM diagnosis codes (dotted) whose forward GEM entry lists this ICD-10-CM code (the forward GEM read backwards). */
+  icd10to9(code: string): string[] {
+    return [...(this.gem().to9.get(undotCode(code)) ?? [])];
+  }
+}
+
+function loadedKeys(): LoadedKey[] {
+  return (Object.keys(MAPPING_FILE) as Array<keyof typeof MAPPING_FILE>).filter((k): k is LoadedKey => k !== 'index' && k !== 'mimicLocalSystems');
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+async function readOrFail(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`terminology: ${file} not found (run \`npm run mappings\`)`);
+    throw e;
+  }
+}
+
+function parseMappingFile(file: string, text: unknown): unknown {
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`terminology: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** ConceptMap → source code → target codes, in group order; earlier groups win, so a later map only fills gaps. */
+function readConceptMap(map: ConceptMap, into: Map<string, string[]>, key: (code: string) => string = (c) => c): void {
+  for (const group of map.group ?? []) {
+    for (const el of group.element ?? []) {
+      if (!el.code) continue;
+      const k = key(el.code);
+      if (into.has(k)) continue;
+      const targets = (el.target ?? []).filter((t) => t.code && t.equivalence !== 'unmatched' && t.equivalence !== 'disjoint').map((t) => t.code as string);
+      if (targets.length > 0) into.set(k, targets);
+    }
+  }
+}
+
+function parseDdiCsv(file: string, text: string): Array<[string, string]> {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines[0]?.replace(/\s/g, '') !== 'atc3_a,atc3_b') throw new Error(`${file}:1: expected the header atc3_a,atc3_b`);
+  return lines.slice(1).map((line, i) => {
+    const [a, b] = line.split(',').map((s) => s.trim().toUpperCase());
+    if (!/^[A-Z]\d\d[A-Z]$/.test(a ?? '') || !/^[A-Z]\d\d[A-Z]$/.test(b ?? '')) throw new Error(`${file}:${i + 2}: expected two ATC3 codes`);
+    return a < b ? [a, b] : [b, a];
+  });
+}
+
+function withDisplay(code: TimelineCode, display: string | undefined): TimelineCode {
+  return display ? { ...code, display } : code;
+}

@@ -1,0 +1,66 @@
+import type { SplitName } from './dataset.schema';
+
+/**
+ * Patient-level train/val/test split, 8:1:1 (LEADER: `int(0.8N)` train, `int(0.1N)` val, the rest test;
+ * leader.md §1.5). Every sample of a patient lands in the patient's split, so no patient leaks across.
+ *
+ * - 'shuffle' (default): patient ids sorted (comparePatientIds), then a Fisher–Yates shuffle driven by
+ *   mulberry32(seed). Same ids + same seed → same split, on every machine.
+ * - 'sequential': LEADER's own protocol, sorted ids cut in order without shuffling (the released code
+ *   sorts by SUBJECT_ID and never shuffles). Use it for parity runs.
+ */
+export type SplitStrategy = 'shuffle' | 'sequential';
+export const SPLIT_STRATEGIES: readonly SplitStrategy[] = ['shuffle', 'sequential'];
+export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
+
+/** mulberry32: a tiny, well-mixed 32-bit PRNG; returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DIGITS = /^\d+$/;
+
+/** Patient id order: numeric when both ids are digit strings (MIMIC subject ids), else code-point order. */
+export function comparePatientIds(a: string, b: string): number {
+  if (DIGITS.test(a) && DIGITS.test(b)) {
+    const byNumber = a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+    if (byNumber !== 0) return byNumber > 0 ? 1 : -1;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface SplitOptions {
+  seed: number;
+  strategy: SplitStrategy;
+}
+
+/** Assign each patient to train / val / test (ids in each list in comparePatientIds order). */
+export function splitPatients(patientIds: readonly string[], options: SplitOptions): Record<SplitName, string[]> {
+  if (!SPLIT_STRATEGIES.includes(options.strategy)) throw new RangeError(`unknown split strategy '${options.strategy}'`);
+  if (!Number.isInteger(options.seed)) throw new RangeError(`split seed must be an integer, got ${options.seed}`);
+  const ordered = [...new Set(patientIds)].sort(comparePatientIds);
+  if (options.strategy === 'shuffle') {
+    const random = mulberry32(options.seed);
+    for (let i = ordered.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [ordered[i], ordered[j]] = [ordered[j], ordered[i]];
+    }
+  }
+  const n = ordered.length;
+  const nTrain = Math.floor(0.8 * n);
+  const nVal = Math.floor(0.1 * n);
+  const bySplit = {
+    train: ordered.slice(0, nTrain),
+    val: ordered.slice(nTrain, nTrain + nVal),
+    test: ordered.slice(nTrain + nVal),
+  };
+  for (const name of SPLIT_NAMES) bySplit[name].sort(comparePatientIds);
+  return bySplit;
+}

@@ -1,0 +1,126 @@
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+import numpy as np
+
+from trainer.leader_trainer.dataset import Sample, collate_student, collate_targets, load_dataset
+from trainer.leader_trainer.errors import TrainerInputError
+from trainer.tests.helpers import fast_args, make_dataset, run_cli, temp_root, tree_snapshot
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GOLDEN = os.path.join(REPO_ROOT, "test", "golden", "student-batch.golden.json")
+
+
+def _rewrite_json(path, edit):
+    with open(path) as f:
+        obj = json.load(f)
+    edit(obj)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+class DatasetReaderTest(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_root(self)
+        self.ds = make_dataset(self.root)
+
+    def test_reads_synthetic_dataset_with_med_token_ids(self):
+        sut = load_dataset(self.ds)
+        self.assertEqual(len(sut.samples), 40)
+        self.assertEqual([len(sut.split(s)) for s in ("train", "val", "test")], [32, 4, 4])
+        for i, code in enumerate(sut.labels):
+            self.assertEqual(sut.vocab["tokens"][sut.label_token_ids[i]], "atc3:" + code)
+
+    def test_refuses_other_schema_version_and_writes_nothing(self):
+        _rewrite_json(os.path.join(self.ds, "manifest.json"), lambda m: m.update(schemaVersion=2))
+        out = os.path.join(self.root, "model")
+        os.makedirs(out)
+        with open(os.path.join(out, "manifest.json"), "w") as f:
+            f.write('{"previous": true}')
+        before = tree_snapshot(out)
+        code, events, err = run_cli(fast_args(self.ds, out))
+        self.assertEqual(code, 2)
+        self.assertEqual(err.strip(), f"error: dataset {self.ds}: schemaVersion 2, this trainer reads 1")
+        self.assertEqual(events[-1]["event"], "error")
+        self.assertEqual(tree_snapshot(out), before)
+        self.assertEqual(sorted(os.listdir(self.root)), ["ds", "model"])
+
+    def test_cli_process_exits_2_with_one_line(self):
+        _rewrite_json(os.path.join(self.ds, "manifest.json"), lambda m: m.update(schemaVersion=0))
+        proc = subprocess.run([sys.executable, "-m", "trainer.leader_trainer.train", "--dataset", self.ds,
+                               "--out", os.path.join(self.root, "m")], cwd=REPO_ROOT, capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(proc.stderr.strip().splitlines(), [f"error: dataset {self.ds}: schemaVersion 0, this trainer reads 1"])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "m")))
+
+    def test_refuses_vocab_that_differs_from_manifest_hash(self):
+        _rewrite_json(os.path.join(self.ds, "vocab.json"), lambda v: v["tokens"].append("icd10cm:EXTRA"))
+        with self.assertRaisesRegex(TrainerInputError, "vocab.json sha256 .* does not match manifest vocabHash"):
+            load_dataset(self.ds)
+
+    def test_names_file_and_line_of_a_bad_sample(self):
+        path = os.path.join(self.ds, "samples.jsonl")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        bad = json.loads(lines[2])
+        bad["student"]["diag"][0] = [10 ** 6]
+        lines[2] = json.dumps(bad)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with self.assertRaisesRegex(TrainerInputError, r"samples.jsonl line 3 \(sample syn00002\): student.diag\[0\] holds 1000000"):
+            load_dataset(self.ds)
+
+
+class CollateTest(unittest.TestCase):
+    def test_pads_to_batch_maxima_with_zero(self):
+        a = Sample("a", "train", [1], diag=[[5, 6], [7]], proc=[[], [9]], med=[[], [3, 4, 2]], profile=[1, 0])
+        b = Sample("b", "train", [0, 2], diag=[[8]], proc=[[]], med=[[]], profile=[0, 2])
+        sut = collate_student([a, b])
+        self.assertEqual(sut["diag"].shape, (2, 2, 2))
+        self.assertEqual(sut["proc"].shape, (2, 2, 1))
+        self.assertEqual(sut["med"].shape, (2, 2, 3))
+        np.testing.assert_array_equal(sut["visit_mask"], [[1, 1], [1, 0]])
+        np.testing.assert_array_equal(sut["diag"][0], [[5, 6], [7, 0]])
+        np.testing.assert_array_equal(sut["diag"][1], [[8, 0], [0, 0]])
+        np.testing.assert_array_equal(sut["med"][0], [[0, 0, 0], [3, 4, 2]])
+        self.assertEqual(sut["profile"].tolist(), [[1, 0], [0, 2]])
+        self.assertEqual(sut["diag"].dtype, np.int64)
+        self.assertEqual(sut["visit_mask"].dtype, np.float32)
+
+    def test_empty_sets_still_give_k_of_one(self):
+        s = Sample("a", "train", [0], diag=[[1]], proc=[[]], med=[[]], profile=[])
+        self.assertEqual(collate_student([s])["proc"].shape, (1, 1, 1))
+
+    def test_targets_map_label_indices_to_med_token_ids(self):
+        label_token_ids = np.array([40, 41, 42], dtype=np.int64)
+        s = Sample("a", "train", [0, 2], diag=[[1]], proc=[[]], med=[[]], profile=[])
+        sut = collate_targets([s], 3, label_token_ids)
+        np.testing.assert_array_equal(sut["labels"], [[1, 0, 1]])
+        np.testing.assert_array_equal(sut["label_tokens"], [[40, 42]])
+
+    @unittest.skipUnless(os.path.isfile(GOLDEN), "test/golden/student-batch.golden.json not written yet")
+    def test_matches_typescript_golden_batch(self):
+        with open(GOLDEN) as f:
+            golden = json.load(f)
+        samples = golden.get("samples") or golden.get("input") or golden.get("inputs")
+        expected = golden.get("batch") or golden.get("expected") or golden.get("output")
+        self.assertIsNotNone(samples, "golden file: no samples/input list")
+        self.assertIsNotNone(expected, "golden file: no batch/expected object")
+        batch = collate_student([
+            Sample(str(i), "train", [], diag=s["diag"], proc=s["proc"], med=s["med"], profile=s["profile"])
+            for i, s in enumerate(samples)])
+        names = {"diag": "diag", "proc": "proc", "med": "med", "visit_mask": "visitMask", "profile": "profile"}
+        for name, ts_name in names.items():
+            exp = expected.get(ts_name, expected.get(name))
+            self.assertIsNotNone(exp, f"golden batch lacks {ts_name}")
+            dims = exp["dims"]
+            data = np.array([float(x) for x in exp["data"]], dtype=np.float64).reshape(dims)
+            self.assertEqual(list(batch[name].shape), list(dims), name)
+            np.testing.assert_array_equal(batch[name].astype(np.float64), data, err_msg=name)
+
+
+if __name__ == "__main__":
+    unittest.main()

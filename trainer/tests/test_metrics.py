@@ -1,0 +1,41 @@
+import unittest
+
+import numpy as np
+
+from trainer.leader_trainer.metrics import average_precision, choose_threshold, ddi_rate, evaluate
+
+
+class MetricsTest(unittest.TestCase):
+    def test_average_precision_matches_sklearn_definition(self):
+        # sklearn.metrics.average_precision_score([1,0,1,0], [0.9,0.8,0.7,0.1]) = (1 + 2/3) / 2
+        self.assertAlmostEqual(average_precision(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.1])), 5 / 6)
+        # tied scores form one step: ([1,0,1,0], [0.5,0.5,0.5,0.1]) -> 2/3
+        self.assertAlmostEqual(average_precision(np.array([1, 0, 1, 0]), np.array([0.5, 0.5, 0.5, 0.1])), 2 / 3)
+        self.assertEqual(average_precision(np.array([0, 0]), np.array([0.3, 0.2])), 0.0)
+
+    def test_sample_wise_jaccard_f1_and_avg_med(self):
+        y = np.array([[1, 1, 0, 0], [0, 0, 1, 0]])
+        p = np.array([[0.9, 0.1, 0.8, 0.0], [0.0, 0.0, 0.0, 0.0]])
+        m = evaluate(y, p, 0.3, [], 4)
+        # sample 0: pred {0,2}, true {0,1}: J = 1/3, P = R = 1/2, F1 = 1/2; sample 1: empty pred -> 0
+        self.assertAlmostEqual(m["jaccard"], (1 / 3) / 2)
+        self.assertAlmostEqual(m["f1"], 0.25)
+        self.assertAlmostEqual(m["avg_med"], 1.0)
+
+    def test_ddi_rate_pools_unordered_pairs(self):
+        pred = np.array([[1, 1, 1, 0], [0, 0, 1, 1]])
+        # pairs: (0,1),(0,2),(1,2),(2,3) -> interacting (0,2) and (2,3)
+        self.assertAlmostEqual(ddi_rate(pred, [[0, 2], [2, 3]], 4), 2 / 4)
+        self.assertEqual(ddi_rate(np.array([[1, 0, 0, 0]]), [[0, 1]], 4), 0.0)
+
+    def test_threshold_maximises_validation_f1_or_defaults_to_0_3(self):
+        y = np.array([[1, 0, 0], [0, 1, 0]])
+        p = np.array([[0.62, 0.5, 0.1], [0.2, 0.7, 0.55]])
+        t, source = choose_threshold(y, p)
+        self.assertTrue(0.55 <= t < 0.62, t)
+        self.assertIn("validation", source)
+        self.assertEqual(choose_threshold(np.zeros((0, 3)), np.zeros((0, 3)))[0], 0.3)
+
+
+if __name__ == "__main__":
+    unittest.main()
