@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../common/cli-error';
+import { packageRoot } from '../common/package-root';
 
 export interface CommandModule {
   register(program: Command): void;
@@ -14,7 +15,7 @@ export interface CommandModule {
 
 export function buildProgram(): Command {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pkg = require(path.join(__dirname, '..', '..', 'package.json')) as { version: string };
+  const pkg = require(path.join(packageRoot(), 'package.json')) as { version: string };
   const program = new Command('leader')
     .description('LEADER medication recommendation: MIMIC/FHIR data path, student training, CDS Hooks tooling')
     .version(pkg.version)

@@ -12,6 +12,7 @@ import { detectMimicLayout, type MimicDataset, type MimicLayout, type MimicTable
 import {
   dateOnly, encounterClass, ethnicityExtension, gender, language, maritalStatus, ndc11, parseDose, raceExtension, toFhirDateTime,
 } from './mimic-value.mapper';
+import { conditionJson, MEDICATION_REQUEST_IDENTIFIER, medicationRequestJson, procedureJson, type CodingParts } from './mimic-event.json';
 import { NdjsonWriter } from './ndjson-writer';
 
 /** What the converter needs from the CLI's ProgressReporter (structural, so src/mimic stays below src/cli). */
@@ -52,14 +53,8 @@ export const PROVENANCE_FILE = 'provenance.json';
 const PROFILE = {
   patient: [`${MIMIC_PROFILE}/mimic-patient`],
   encounter: [`${MIMIC_PROFILE}/mimic-encounter`],
-  condition: [`${MIMIC_PROFILE}/mimic-condition`],
-  procedure: [`${MIMIC_PROFILE}/mimic-procedure`],
   medication: [`${MIMIC_PROFILE}/mimic-medication`],
-  medicationRequest: [`${MIMIC_PROFILE}/mimic-medication-request`],
 };
-const ENCOUNTER_DIAGNOSIS = [
-  { coding: [{ system: SYSTEM.conditionCategory, code: 'encounter-diagnosis', display: 'Encounter Diagnosis' }] },
-];
 /** Joins a source key and its repeat ordinal; a control character cannot occur in a MIMIC key. */
 const REPEAT_SEPARATOR = '\u001f';
 
@@ -315,19 +310,11 @@ class MimicConversion {
         const hadm = f[c.hadm_id].trim();
         const id = this.eventId('Condition', `${hadm}-${f[c.seq_num].trim()}-${icd}`, repeats);
         const display = this.titles.get(`dx${version}|${icd}`);
-        const local: Coding = { system: version === '9' ? MIMIC_SYSTEM.diagnosisIcd9 : MIMIC_SYSTEM.diagnosisIcd10, code: icd, display };
-        const standard: Coding = version === '9'
+        const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.diagnosisIcd9 : MIMIC_SYSTEM.diagnosisIcd10, code: icd, display };
+        const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Diagnosis(icd), display }
           : { system: SYSTEM.icd10cm, code: dotIcd10Diagnosis(icd), display };
-        this.writers.Condition.add({
-          resourceType: 'Condition',
-          id,
-          meta: { profile: PROFILE.condition },
-          category: ENCOUNTER_DIAGNOSIS,
-          code: { coding: [local, standard] },
-          subject: { reference: `Patient/${this.eventPatientId(subject, table, line)}` },
-          encounter: this.encounterRef(hadm, table, line),
-        });
+        this.writers.Condition.addLine(conditionJson(id, local, standard, this.eventPatientId(subject, table, line), this.encounterId(hadm, table, line)));
       };
     });
   }
@@ -349,24 +336,17 @@ class MimicConversion {
         const hadm = f[c.hadm_id].trim();
         const id = this.eventId('Procedure', `${hadm}-${f[c.seq_num].trim()}-${icd}`, repeats);
         const display = this.titles.get(`px${version}|${icd}`);
-        const local: Coding = { system: version === '9' ? MIMIC_SYSTEM.procedureIcd9 : MIMIC_SYSTEM.procedureIcd10, code: icd, display };
-        const standard: Coding = version === '9'
+        const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.procedureIcd9 : MIMIC_SYSTEM.procedureIcd10, code: icd, display };
+        const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Procedure(icd), display }
           : { system: SYSTEM.icd10pcs, code: normalizeIcd10Procedure(icd), display };
         // MIMIC-IV has chartdate; MIMIC-III procedures carry no date, so the admission time stands in.
         const performed = c.chartdate >= 0
           ? this.dateTime(f[c.chartdate], table, 'chartdate', line)
           : this.admissions.get(hadm)?.admitted;
-        this.writers.Procedure.add({
-          resourceType: 'Procedure',
-          id,
-          meta: { profile: PROFILE.procedure },
-          status: 'completed',
-          code: { coding: [local, standard] },
-          subject: { reference: `Patient/${this.eventPatientId(subject, table, line)}` },
-          encounter: this.encounterRef(hadm, table, line),
-          performedDateTime: performed,
-        });
+        this.writers.Procedure.addLine(
+          procedureJson(id, local, standard, this.eventPatientId(subject, table, line), this.encounterId(hadm, table, line), performed),
+        );
       };
     });
   }
@@ -405,43 +385,34 @@ class MimicConversion {
         // MIMIC-IV pharmacy_id repeats across the rows of a multi-drug order, so the drug joins the key;
         // MIMIC-III has a row_id per row.
         let id: string;
-        let identifier: Array<{ system: string; value: string }> | undefined;
+        let identifierValue: string;
         if (this.isIV) {
-          const pharmacyId = f[c.pharmacy_id].trim();
-          id = this.eventId('MedicationRequest', `${subject}-${hadm}-${pharmacyId}-${drug}`, repeats);
-          if (pharmacyId !== '') identifier = [{ system: `${MIMIC_IDENTIFIER}/medication-request-phid`, value: pharmacyId }];
+          identifierValue = f[c.pharmacy_id].trim();
+          id = this.eventId('MedicationRequest', `${subject}-${hadm}-${identifierValue}-${drug}`, repeats);
         } else {
-          const rowId = f[c.row_id].trim();
-          id = this.eventId('MedicationRequest', rowId, repeats);
-          if (rowId !== '') identifier = [{ system: `${MIMIC_IDENTIFIER}/medication-request-row-id`, value: rowId }];
+          identifierValue = f[c.row_id].trim();
+          id = this.eventId('MedicationRequest', identifierValue, repeats);
         }
         const start = this.dateTime(f[startCol], table, startName, line);
         const stop = this.dateTime(f[stopCol], table, stopName, line);
         if (hadm === '') this.report.warn(table, 'no hadm_id (MedicationRequest without encounter)', line);
 
-        const dosage: Record<string, unknown> = {};
-        const strength = f[c.prod_strength].trim();
-        if (strength !== '') dosage.text = strength;
-        const route = f[c.route].trim();
-        if (route !== '') dosage.route = { coding: [{ system: MIMIC_SYSTEM.medicationRoute, code: route }], text: route };
-        const dose = parseDose(f[c.dose_val_rx], f[c.dose_unit_rx]);
-        if (dose) dosage.doseAndRate = [dose];
-
-        this.writers.MedicationRequest.add({
-          resourceType: 'MedicationRequest',
+        this.writers.MedicationRequest.addLine(medicationRequestJson({
           id,
-          meta: { profile: PROFILE.medicationRequest },
-          identifier,
+          identifierSystem: this.isIV ? MEDICATION_REQUEST_IDENTIFIER.pharmacyId : MEDICATION_REQUEST_IDENTIFIER.rowId,
+          identifierValue,
           // prescriptions carry no order status: a stop time means the order ran its course.
           status: stop ? 'completed' : 'unknown',
-          intent: 'order',
-          medicationReference: { reference: `Medication/${medicationId}`, display: drug || undefined },
-          subject: { reference: `Patient/${this.eventPatientId(subject, table, line)}` },
-          encounter: hadm === '' ? undefined : this.encounterRef(hadm, table, line),
-          authoredOn: start,
-          dosageInstruction: dosage.text || dosage.route || dosage.doseAndRate ? [dosage] : undefined,
-          dispenseRequest: start || stop ? { validityPeriod: { start, end: stop } } : undefined,
-        });
+          medicationId,
+          drug,
+          patientId: this.eventPatientId(subject, table, line),
+          encounterId: hadm === '' ? undefined : this.encounterId(hadm, table, line),
+          start,
+          stop,
+          strength: f[c.prod_strength].trim(),
+          route: f[c.route].trim(),
+          dose: parseDose(f[c.dose_val_rx], f[c.dose_unit_rx]),
+        }));
       };
     });
   }
@@ -466,7 +437,7 @@ class MimicConversion {
     return this.patientId(subject);
   }
 
-  private encounterRef(hadm: string, table: string, line: number): { reference: string } | undefined {
+  private encounterId(hadm: string, table: string, line: number): string | undefined {
     if (hadm === '') {
       if (table !== 'prescriptions') this.report.warn(table, 'no hadm_id (resource without encounter)', line);
       return undefined;
@@ -476,7 +447,7 @@ class MimicConversion {
       this.report.warn(table, 'hadm_id not in admissions (encounter left out)', line);
       return undefined;
     }
-    return { reference: `Encounter/${admission.encounterId}` };
+    return admission.encounterId;
   }
 
   /** Id from the source key; a key seen before in this table gets its repeat ordinal appended, so ids stay unique. */

@@ -73,7 +73,7 @@ describe(normaliseDrugName.name, () => {
     ['Sodium Chloride 0.9%  Flush', 'sodium chloride 0.9% flush'],
     ['HydrALAZINE HCl', 'hydralazine hcl'],
     ['Albuterol-Ipratropium', 'albuterol ipratropium'],
-    ['Lidocaine 2%/Epi 1:100,000', 'lidocaine 2% epi 1 100,000'.replace(',', '.')],
+    ['Lidocaine 2%/Epi 1:100,000', 'lidocaine 2% epi 1 100.000'], // a comma between digits reads as a decimal mark
     ['Insulin  (Humalog) ', 'insulin humalog'],
     ['Amino Acids 4.25%-Dextrose 5%', 'amino acids 4.25% dextrose 5%'],
   ])('%p → %p', (input, expected) => {

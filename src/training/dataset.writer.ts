@@ -56,7 +56,12 @@ export async function writeDataset(source: string, out: string, options: Dataset
   const reading = deps.progress.bar('read patients', 0, 'patients');
   let candidates = 0;
   for await (const resources of fhir.patients()) {
-    candidates += assembler.add(deps.buildTimeline(resources, deps.terminology));
+    const timeline = deps.buildTimeline(resources, deps.terminology);
+    try {
+      candidates += assembler.add(timeline);
+    } catch (e) {
+      throw new CliError(`${source}: ${(e as Error).message}`);
+    }
     reading.setTotal(assembler.patientCount);
     reading.increment();
   }
@@ -153,19 +158,17 @@ export async function readProvenance(location: string): Promise<SourceProvenance
     throw new CliError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CliError(`${file}: expected a JSON object`);
+  // Written by `leader mimic-to-fhir`: license is { id, name } (or a string), source is { title, … }.
   const record = json as Record<string, unknown>;
-  const text_ = (...keys: string[]) => {
-    for (const key of keys) {
-      const v = record[key];
-      if (typeof v === 'string' && v.trim()) return v.trim();
-      if (typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>).name === 'string') return String((v as Record<string, unknown>).name);
-    }
-    return undefined;
-  };
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+  const field = (v: unknown, key: string) => (typeof v === 'object' && v !== null ? str((v as Record<string, unknown>)[key]) : undefined);
+  const licenceValue = record.licence ?? record.license;
+  const licenceId = str(licenceValue) ?? field(licenceValue, 'id');
+  const licenceName = field(licenceValue, 'name');
+  const licence = licenceId && licenceName ? `${licenceId} (${licenceName})` : (licenceId ?? licenceName);
+  const attribution = str(record.attribution);
+  const description = str(record.description) ?? field(record.source, 'title') ?? str(record.source);
   const result: SourceProvenance = {};
-  const licence = text_('licence', 'license');
-  const attribution = text_('attribution', 'citation');
-  const description = text_('description', 'dataset', 'source');
   if (licence) result.licence = licence;
   if (attribution) result.attribution = attribution;
   if (description) result.description = description;

@@ -4,7 +4,7 @@
  * student, the no-KD student and the teacher in one table.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,8 +13,6 @@ import { averagePrecision, sampleF1, sampleJaccard, thresholdPredictions } from 
 import { writeTinyGguf } from '../support/tiny-gguf';
 import { writeTinyTeacherDataset } from '../support/tiny-teacher-dataset';
 import { repoRoot, runLeader } from '../support/leader-cli';
-
-const GOLDEN_DATASET = path.join(repoRoot, 'test', 'golden', 'dataset');
 
 interface Sample { id: string; split: string; labels: number[] }
 
@@ -25,8 +23,9 @@ describe('teacher distillation chain', () => {
   let features: string;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'teacher-chain-'));
-    // A dataset big enough for the trainer's splits: the golden one when present, else synthetic.
-    dataset = existsSync(path.join(GOLDEN_DATASET, 'manifest.json')) ? GOLDEN_DATASET : writeTinyTeacherDataset(path.join(dir, 'dataset'), { samples: 40 }).dir;
+    // 40 synthetic samples (32/4/4) with LEADER-template prompts: the golden dataset (5 samples, no
+    // val split) is too small for early stopping and a meaningful KD-vs-no-KD table.
+    dataset = writeTinyTeacherDataset(path.join(dir, 'dataset'), { samples: 40 }).dir;
     gguf = writeTinyGguf(path.join(dir, 'teacher.gguf'), { seed: 5, contextLength: 2048 }).path;
     features = path.join(dir, 'teacher.f32');
     const run = await runLeader(['teacher', '--dataset', dataset, '--out', features, '--backend', 'llama-cpp', '--model', gguf, '--threads', '1', '--batch-size', '16']);

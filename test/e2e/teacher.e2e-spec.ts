@@ -12,6 +12,8 @@ import { fakeVector, startFakeEmbeddingsServer } from '../support/fake-embedding
 import { repoRoot, runLeader } from '../support/leader-cli';
 
 const GOLDEN_DATASET = path.join(repoRoot, 'test', 'golden', 'dataset');
+/** Small batches, so even the 5-sample golden dataset spans several batches (resume, mid-run errors). */
+const BATCH = 2;
 
 /** The golden dataset when it exists (the dataset engineer's fixture), else a synthetic one. */
 function teacherDataset(dir: string): string {
@@ -46,7 +48,7 @@ describe('leader teacher', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const llama = (out: string, model = gguf, extra: string[] = []) =>
-    ['teacher', '--dataset', dataset, '--out', out, '--backend', 'llama-cpp', '--model', model, '--threads', '1', '--batch-size', '8', ...extra];
+    ['teacher', '--dataset', dataset, '--out', out, '--backend', 'llama-cpp', '--model', model, '--threads', '1', '--batch-size', String(BATCH), ...extra];
 
   describe('llama-cpp backend on a generated GGUF', () => {
     let first: string;
@@ -86,12 +88,12 @@ describe('leader teacher', () => {
       const out = path.join(dir, 'resume.f32');
       const stopped = await runLeader(llama(out), { LEADER_TEACHER_STOP_AFTER: '1' });
       expect(stopped.code).toBe(3);
-      expect(stopped.stderr).toMatch(/stopped after 1 batch\(es\).*8\/\d+ rows kept/);
-      expect(index(out)).toMatchObject({ rows: 8, complete: false });
+      expect(stopped.stderr).toMatch(new RegExp(`stopped after 1 batch\\(es\\).*${BATCH}/${ids.length} rows kept`));
+      expect(index(out)).toMatchObject({ rows: BATCH, complete: false });
       appendFileSync(out, Buffer.alloc(100, 0x7f)); // a partial batch written after the index update
       const resumed = await runLeader(llama(out));
       expect(resumed.code).toBe(0);
-      expect(resumed.stderr).toMatch(/resuming .*: 8\/\d+ samples already computed/);
+      expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${BATCH}/${ids.length} samples already computed`));
       expect(readFileSync(out).equals(readFileSync(first))).toBe(true);
       expect(index(out)).toMatchObject({ ids, complete: true });
     });
@@ -147,10 +149,11 @@ describe('leader teacher', () => {
       try {
         const out = path.join(dir, 'dimchange.f32');
         const run = await runLeader(['teacher', '--dataset', dataset, '--out', out, '--backend', 'openai', '--url', server.url, '--model', 'm',
-          '--concurrency', '1', '--inputs-per-request', '5', '--batch-size', '5']);
+          '--concurrency', '1', '--inputs-per-request', '1', '--batch-size', String(BATCH)]);
+        // Request 1 is the probe, 2-3 the first batch, 4 (first of batch 2) changes dimension.
         expect(run.code).toBe(1);
         expect(run.stderr).toMatch(/embedding dimension changed from 24 to 16; refusing to mix features/);
-        expect(index(out)).toMatchObject({ rows: 10, complete: false });
+        expect(index(out)).toMatchObject({ rows: BATCH, complete: false });
       } finally {
         await server.close();
       }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
 export function leaderCliPath(): string {
-  const cli = process.env.LEADER_CLI ?? path.join(repoRoot, 'dist', 'cli', 'main.js');
+  const cli = process.env.LEADER_CLI ?? path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first (or set LEADER_CLI)`);
   return cli;
 }

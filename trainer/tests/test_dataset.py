@@ -12,6 +12,7 @@ from trainer.tests.helpers import fast_args, make_dataset, run_cli, temp_root, t
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOLDEN = os.path.join(REPO_ROOT, "test", "golden", "student-batch.golden.json")
+GOLDEN_DATASET = os.path.join(REPO_ROOT, "test", "golden", "dataset")
 
 
 def _rewrite_json(path, edit):
@@ -103,24 +104,45 @@ class CollateTest(unittest.TestCase):
 
     @unittest.skipUnless(os.path.isfile(GOLDEN), "test/golden/student-batch.golden.json not written yet")
     def test_matches_typescript_golden_batch(self):
+        """The TS buildStudentBatch output (src/leader/tensors/student-batch.ts) is the reference."""
         with open(GOLDEN) as f:
             golden = json.load(f)
-        samples = golden.get("samples") or golden.get("input") or golden.get("inputs")
-        expected = golden.get("batch") or golden.get("expected") or golden.get("output")
-        self.assertIsNotNone(samples, "golden file: no samples/input list")
-        self.assertIsNotNone(expected, "golden file: no batch/expected object")
-        batch = collate_student([
-            Sample(str(i), "train", [], diag=s["diag"], proc=s["proc"], med=s["med"], profile=s["profile"])
-            for i, s in enumerate(samples)])
-        names = {"diag": "diag", "proc": "proc", "med": "med", "visit_mask": "visitMask", "profile": "profile"}
-        for name, ts_name in names.items():
-            exp = expected.get(ts_name, expected.get(name))
-            self.assertIsNotNone(exp, f"golden batch lacks {ts_name}")
-            dims = exp["dims"]
-            data = np.array([float(x) for x in exp["data"]], dtype=np.float64).reshape(dims)
-            self.assertEqual(list(batch[name].shape), list(dims), name)
-            np.testing.assert_array_equal(batch[name].astype(np.float64), data, err_msg=name)
+        self.assertTrue(golden["batches"])
+        for case in golden["batches"]:
+            samples = [Sample(str(i), "train", [], diag=s["diag"], proc=s["proc"], med=s["med"], profile=s["profile"])
+                       for i, s in enumerate(case["inputs"])]
+            batch = collate_student(samples)
+            expected = case["expected"]
+            self.assertEqual(expected["batchSize"], len(samples))
+            self.assertEqual(expected["visits"], batch["visit_mask"].shape[1])
+            for name in ("diag", "proc", "med", "visit_mask", "profile"):
+                exp = expected[name]
+                self.assertEqual(list(batch[name].shape), exp["dims"], f"{case['name']} {name}")
+                np.testing.assert_array_equal(batch[name].reshape(-1).astype(np.float64),
+                                              np.array(exp["data"], dtype=np.float64), err_msg=f"{case['name']} {name}")
 
+
+@unittest.skipUnless(os.path.isfile(os.path.join(GOLDEN_DATASET, "manifest.json")), "test/golden/dataset not written yet")
+class GoldenDatasetTest(unittest.TestCase):
+    """The dataset the TypeScript writer produced (test/golden/dataset) reads, trains and exports."""
+
+    def test_reads_the_typescript_writer_output(self):
+        sut = load_dataset(GOLDEN_DATASET)
+        self.assertEqual(len(sut.samples), sut.manifest["counts"]["samples"])
+        self.assertTrue(all(sut.label_token_ids > 0), "every label has its atc3: token")
+        med_ids = {t for s in sut.samples for visit in s.med for t in visit}
+        self.assertTrue(med_ids <= set(sut.label_token_ids.tolist()), "med history holds atc3 token ids")
+
+    def test_trains_one_epoch_and_exports_without_validation_samples(self):
+        root = temp_root(self)
+        out = os.path.join(root, "model")
+        code, events, err = run_cli(["--dataset", GOLDEN_DATASET, "--out", out, "--epochs", "1"])
+        self.assertEqual(code, 0, err)
+        with open(os.path.join(out, "manifest.json")) as f:
+            m = json.load(f)
+        self.assertEqual(m["threshold"], 0.3)
+        self.assertIn("no validation samples", m["thresholdSource"])
+        self.assertEqual(events[-1]["event"], "done")
 
 if __name__ == "__main__":
     unittest.main()

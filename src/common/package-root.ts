@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+let cached: string | undefined;
+
+/**
+ * The repository / package root (the folder holding this package's package.json), found by walking
+ * up from this file, so the same code works from src/ under ts-jest and from dist/src/ when built.
+ */
+export function packageRoot(): string {
+  if (cached) return cached;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, 'package.json');
+    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'leader-cds') {
+      cached = dir;
+      return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`package.json of leader-cds not found above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+/** ../shared/data beside the repository, or LEADER_SHARED_DATA. */
+export function sharedDataDir(): string {
+  return process.env.LEADER_SHARED_DATA ?? path.resolve(packageRoot(), '..', 'shared', 'data');
+}

@@ -1,0 +1,103 @@
+import type { Quantity, Range } from 'fhir/r4';
+import { MIMIC_IDENTIFIER, MIMIC_PROFILE, MIMIC_SYSTEM, SYSTEM } from '../terminology/code-systems';
+
+/**
+ * NDJSON lines for the three high-volume resources (Condition, Procedure, MedicationRequest), built
+ * by concatenating pre-serialised constant fragments with escaped values. JSON.stringify of a fresh
+ * nested object per row was the largest cost of a conversion (and most of its garbage); this gives
+ * the same bytes (same key order, absent values left out) several times faster. The low-volume
+ * resources (Patient, Encounter, Medication) still go through JSON.stringify.
+ */
+
+/** A JSON string literal; the fast path skips JSON.stringify when nothing needs escaping. */
+export function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+const j = JSON.stringify;
+
+export interface CodingParts {
+  system: string;
+  code: string;
+  display?: string;
+}
+
+function coding(c: CodingParts): string {
+  return `{"system":${j(c.system)},"code":${jsonString(c.code)}${c.display === undefined ? '' : `,"display":${jsonString(c.display)}`}}`;
+}
+
+const CONDITION_HEAD = '{"resourceType":"Condition","id":';
+const CONDITION_META = `,"meta":${j({ profile: [`${MIMIC_PROFILE}/mimic-condition`] })},"category":${j([
+  { coding: [{ system: SYSTEM.conditionCategory, code: 'encounter-diagnosis', display: 'Encounter Diagnosis' }] },
+])}`;
+
+/** Condition (encounter-diagnosis) with the MIMIC local and the standard ICD coding. */
+export function conditionJson(id: string, local: CodingParts, standard: CodingParts, patientId: string, encounterId?: string): string {
+  return `${CONDITION_HEAD}"${id}"${CONDITION_META},"code":{"coding":[${coding(local)},${coding(standard)}]},"subject":{"reference":"Patient/${patientId}"}${
+    encounterId === undefined ? '' : `,"encounter":{"reference":"Encounter/${encounterId}"}`}}`;
+}
+
+const PROCEDURE_HEAD = '{"resourceType":"Procedure","id":';
+const PROCEDURE_META = `,"meta":${j({ profile: [`${MIMIC_PROFILE}/mimic-procedure`] })},"status":"completed"`;
+
+export function procedureJson(id: string, local: CodingParts, standard: CodingParts, patientId: string, encounterId?: string, performed?: string): string {
+  return `${PROCEDURE_HEAD}"${id}"${PROCEDURE_META},"code":{"coding":[${coding(local)},${coding(standard)}]},"subject":{"reference":"Patient/${patientId}"}${
+    encounterId === undefined ? '' : `,"encounter":{"reference":"Encounter/${encounterId}"}`}${
+    performed === undefined ? '' : `,"performedDateTime":${jsonString(performed)}`}}`;
+}
+
+export interface MedicationRequestParts {
+  id: string;
+  identifierSystem: string;
+  identifierValue: string;
+  status: 'completed' | 'unknown';
+  medicationId: string;
+  drug: string;
+  patientId: string;
+  encounterId?: string;
+  start?: string;
+  stop?: string;
+  strength: string;
+  route: string;
+  dose?: { doseQuantity: Quantity } | { doseRange: Range };
+}
+
+const MR_HEAD = '{"resourceType":"MedicationRequest","id":';
+const MR_META = `,"meta":${j({ profile: [`${MIMIC_PROFILE}/mimic-medication-request`] })}`;
+const ROUTE_SYSTEM = j(MIMIC_SYSTEM.medicationRoute);
+export const MEDICATION_REQUEST_IDENTIFIER = {
+  pharmacyId: `${MIMIC_IDENTIFIER}/medication-request-phid`,
+  rowId: `${MIMIC_IDENTIFIER}/medication-request-row-id`,
+};
+
+/** MedicationRequest for one prescriptions row; empty strings and undefined values are left out. */
+export function medicationRequestJson(p: MedicationRequestParts): string {
+  let s = `${MR_HEAD}"${p.id}"${MR_META}`;
+  if (p.identifierValue !== '') s += `,"identifier":[{"system":${j(p.identifierSystem)},"value":${jsonString(p.identifierValue)}}]`;
+  s += `,"status":"${p.status}","intent":"order","medicationReference":{"reference":"Medication/${p.medicationId}"`;
+  if (p.drug !== '') s += `,"display":${jsonString(p.drug)}`;
+  s += `},"subject":{"reference":"Patient/${p.patientId}"}`;
+  if (p.encounterId !== undefined) s += `,"encounter":{"reference":"Encounter/${p.encounterId}"}`;
+  if (p.start !== undefined) s += `,"authoredOn":${jsonString(p.start)}`;
+  if (p.strength !== '' || p.route !== '' || p.dose !== undefined) {
+    const parts: string[] = [];
+    if (p.strength !== '') parts.push(`"text":${jsonString(p.strength)}`);
+    if (p.route !== '') {
+      const r = jsonString(p.route);
+      parts.push(`"route":{"coding":[{"system":${ROUTE_SYSTEM},"code":${r}}],"text":${r}}`);
+    }
+    if (p.dose !== undefined) parts.push(`"doseAndRate":[${j(p.dose)}]`);
+    s += `,"dosageInstruction":[{${parts.join(',')}}]`;
+  }
+  if (p.start !== undefined || p.stop !== undefined) {
+    s += `,"dispenseRequest":{"validityPeriod":{${[
+      p.start === undefined ? '' : `"start":${jsonString(p.start)}`,
+      p.stop === undefined ? '' : `"end":${jsonString(p.stop)}`,
+    ].filter((x) => x !== '').join(',')}}}`;
+  }
+  return `${s}}`;
+}
