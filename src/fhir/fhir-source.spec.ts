@@ -42,7 +42,7 @@ function writeNdjsonFolder(dir: string, resources: Resource[], fileFor: (type: s
   for (const [f, lines] of byFile) writeFileSync(path.join(dir, f), `${lines.join('\r\n')}\n`);
 }
 
-describe('openFhirSource', () => {
+describe(openFhirSource.name, () => {
   let tmp: string;
   beforeAll(() => {
     tmp = mkdtempSync(path.join(tmpdir(), 'fhir-source-'));

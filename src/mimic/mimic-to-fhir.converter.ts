@@ -74,6 +74,22 @@ interface LastAdmission {
 }
 
 /**
+ * Deliberate differences from MIMIC-IV on FHIR (kind-lab/mimic-fhir), each for a consumer here:
+ * - Encounter.type carries the admission_type (MIMIC_SYSTEM.admissionType) instead of HCPCS codes:
+ *   the timeline reads the admission type from there. Only hospital admissions become Encounters.
+ * - Codings carry the MIMIC local code AND the standard one (dotted ICD-9-CM / ICD-10-CM, ICD-10-PCS,
+ *   11-digit NDC), and a Medication keeps every code it has (NDC, GSN(s), formulary code, name)
+ *   instead of one by precedence. One MedicationRequest per prescriptions row; no medication mixes.
+ * - MedicationRequest.status: prescriptions have no pharmacy status, so 'completed' when a stop
+ *   time is set, else 'unknown'; authoredOn = starttime (MIMIC-III: startdate).
+ * - Patient.birthDate: see ivBirthDate (MIMIC-IV); MIMIC-III dob as given (ages > 89 are shifted
+ *   ~300 years by MIMIC and stay so). Marital status, language and race come from the last admission.
+ * - Times: MIMIC timestamps are date-shifted local times without zone; written with "Z".
+ * - Ids: UUIDv5 as in MIMIC-on-FHIR (see MimicIds); the source key is subject-hadm-pharmacy_id-drug
+ *   for MIMIC-IV prescriptions (pharmacy_id alone repeats within a multi-drug order) and row_id for
+ *   MIMIC-III; a repeated key gets its ordinal appended so every row keeps its own resource.
+ * - MIMIC-III procedures have no date: performedDateTime = the admission's admittime.
+ *
  * Convert a MIMIC-III or MIMIC-IV folder into FHIR R4 NDJSON (one file per resource type) following
  * the MIMIC-IV on FHIR conventions (cds-fhir.md §4.2), plus conversion-report.json and provenance.json.
  * Event tables are streamed; only admissions, patients, title dictionaries and distinct medications

@@ -56,7 +56,7 @@ function parseRetryAfter(value: string | null): number | undefined {
 export class OpenAiBackend implements TeacherBackend {
   readonly name = 'openai';
   readonly model: string;
-  readonly pooling = 'server-side pooling (must be last-token, e.g. vLLM --override-pooler-config {"pooling_type":"LAST"} or llama-server --pooling last)';
+  readonly pooling = 'server-side pooling (must be last-token, unnormalised: vLLM pooler {"pooling_type":"LAST","normalize":false} or llama-server --pooling last)';
   dim?: number;
   /** The model id the server reports (may differ from the requested name, e.g. a path). */
   servedModel?: string;

@@ -52,7 +52,7 @@ export const EXTENSION = {
   encounterLanguage: 'http://leader-cds.org/fhir/StructureDefinition/encounter-language',
   /** Encounter: marital status at the admission; valueCodeableConcept (v3-MaritalStatus + text). */
   encounterMaritalStatus: 'http://leader-cds.org/fhir/StructureDefinition/encounter-marital-status',
-  usCoreRace: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-race',
-  usCoreEthnicity: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-ethnicity',
-  usCoreBirthSex: 'http://hl7.org/fhir/us-core/StructureDefinition/us-core-birthsex',
+  usCoreRace: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race',
+  usCoreEthnicity: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity',
+  usCoreBirthSex: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex',
 } as const;

@@ -135,7 +135,7 @@ export function register(program: Command): void {
     .option('--model <path|name>', 'GGUF path (llama-cpp) or served model name (openai)')
     .option('--url <url>', 'base URL of an OpenAI-compatible server (openai)')
     .option('--api-key-env <name>', 'environment variable holding the API key (openai)', 'OPENAI_API_KEY')
-    .option('--threads <n>', 'CPU threads for llama.cpp (set explicitly: the library default oversubscribes)', positiveInt('--threads'), 2)
+    .option('--threads <n>', 'CPU threads for llama.cpp (passed explicitly: the library default oversubscribes small machines; use your free physical cores for a real model)', positiveInt('--threads'), 1)
     .option('--batch-size <n>', 'samples per batch; the cache is committed after each batch', positiveInt('--batch-size'), 16)
     .option('--concurrency <n>', 'requests in flight (openai)', positiveInt('--concurrency'), 4)
     .option('--inputs-per-request <n>', 'prompts per embeddings request (openai)', positiveInt('--inputs-per-request'), 16)
