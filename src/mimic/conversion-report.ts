@@ -38,6 +38,6 @@ export class ConversionReport {
     let r = into.get(key);
     if (!r) into.set(key, (r = { table, reason, count: 0, exampleLines: [] }));
     r.count++;
-    if (r.exampleLines.length < 5) r.exampleLines.push(line);
+    if (line > 0 && r.exampleLines.length < 5) r.exampleLines.push(line);
   }
 }

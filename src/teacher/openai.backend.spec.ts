@@ -80,6 +80,32 @@ describe(OpenAiBackend.name, () => {
     expect(a).not.toBe(b);
   });
 
+  it('merges extra body fields and warns once about L2-normalised vectors', async () => {
+    const bodies: unknown[] = [];
+    const http = await import('node:http');
+    const srv = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => (text += c));
+      req.on('end', () => {
+        const body = JSON.parse(text) as { input: string[] };
+        bodies.push(body);
+        res.end(JSON.stringify({ model: 'x', data: body.input.map((_, index) => ({ index, embedding: [0.6, 0.8] })) }));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const warnings: string[] = [];
+      const sut = new OpenAiBackend({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, model: 'm', env: {}, extraBody: { embd_normalize: -1 }, onWarning: (w) => warnings.push(w) });
+      await sut.embed(['a']);
+      await sut.embed(['b']);
+      expect(bodies[0]).toMatchObject({ embd_normalize: -1, model: 'm', input: ['a'] });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/L2-normalises/);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
   it('builds the embeddings endpoint from a base URL', () => {
     expect(embeddingsEndpoint('http://h:1')).toBe('http://h:1/v1/embeddings');
     expect(embeddingsEndpoint('http://h:1/v1/')).toBe('http://h:1/v1/embeddings');

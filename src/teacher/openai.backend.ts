@@ -22,6 +22,10 @@ export interface OpenAiBackendOptions {
   backoffMs?: number;
   requestTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Extra JSON fields for every request body, e.g. {"embd_normalize": -1} for llama-server. */
+  extraBody?: Record<string, unknown>;
+  /** Called once if the vectors look L2-normalised (LEADER distils unnormalised hidden states). */
+  onWarning?: (message: string) => void;
   /** Called before each retry (for the progress output). */
   onRetry?: (info: { attempt: number; status: number | string; delayMs: number }) => void;
 }
@@ -61,6 +65,7 @@ export class OpenAiBackend implements TeacherBackend {
   /** The model id the server reports (may differ from the requested name, e.g. a path). */
   servedModel?: string;
   retries = 0;
+  private warnedNormalised = false;
   private readonly endpoint: string;
   private readonly apiKey?: string;
   private readonly concurrency: number;
@@ -140,7 +145,7 @@ export class OpenAiBackend implements TeacherBackend {
       res = await fetch(this.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
-        body: JSON.stringify({ model: this.model, input, encoding_format: 'float' }),
+        body: JSON.stringify({ ...this.options.extraBody, model: this.model, input, encoding_format: 'float' }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
@@ -165,12 +170,17 @@ export class OpenAiBackend implements TeacherBackend {
     } else this.servedModel ??= '';
     const ordered = body.data.every((d) => typeof d.index === 'number') ? [...body.data].sort((a, b) => a.index! - b.index!) : body.data;
     if (ordered.some((d, i) => d.index !== undefined && d.index !== i)) throw new CliError(`${this.endpoint}: embedding indices are not 0..${input.length - 1}`);
-    return ordered.map((d, i) => {
+    const vectors = ordered.map((d, i) => {
       const v = d.embedding;
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw new CliError(`${this.endpoint}: embedding ${i} is not a float array (request encoding_format "float")`);
       if (this.dim === undefined) this.dim = v.length;
       else if (v.length !== this.dim) throw new CliError(`${this.endpoint}: embedding dimension changed from ${this.dim} to ${v.length}; refusing to mix features`);
       return Float32Array.from(v);
     });
+    if (!this.warnedNormalised && vectors.length > 0 && vectors.every((v) => Math.abs(Math.hypot(...v) - 1) < 1e-3)) {
+      this.warnedNormalised = true;
+      this.options.onWarning?.(`${this.endpoint} returns unit-length vectors: the server L2-normalises; LEADER distils the raw last-token hidden state (llama-server: --extra-body '{"embd_normalize":-1}', vLLM: pooler "normalize": false)`);
+    }
+    return vectors;
   }
 }

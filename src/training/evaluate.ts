@@ -193,12 +193,12 @@ const COLUMNS: [keyof ModelMetrics, string][] = [['jaccard', 'Jaccard'], ['f1', 
 
 function row(name: string, n: number, mean: ModelMetrics, std: ModelMetrics, note = ''): string {
   const cells = COLUMNS.map(([k]) => k === 'avg_med' ? `${mean[k].toFixed(2)} ± ${std[k].toFixed(2)}` : `${mean[k].toFixed(4)} ± ${std[k].toFixed(4)}`);
-  return [name.padEnd(44), String(n).padStart(5), ...cells.map((c) => c.padStart(17)), note ? `  ${note}` : ''].join(' ').trimEnd();
+  return [name.padEnd(50), String(n).padStart(5), ...cells.map((c) => c.padStart(17)), note ? `  ${note}` : ''].join(' ').trimEnd();
 }
 
 /** The human-readable report of `leader evaluate` (no --json). */
 export function formatEvaluationTable(r: EvaluationResult): string {
-  const header = ['model'.padEnd(44), 'n'.padStart(5), ...COLUMNS.map(([, h]) => h.padStart(17))].join(' ');
+  const header = ['model'.padEnd(50), 'n'.padStart(5), ...COLUMNS.map(([, h]) => h.padStart(17))].join(' ');
   const lines: string[] = [];
   lines.push(`split ${r.split} of ${r.dataset.dir}: ${r.n} samples; mean ± std over ${r.rounds.rounds} rounds of ${Math.round(r.rounds.fraction * 100)} % subsamples without replacement (seed ${r.rounds.seed})`);
   if (r.model.scale) lines.push(`model ${r.model.name} ${r.model.version}: ${r.model.scale}`);

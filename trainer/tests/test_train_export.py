@@ -8,6 +8,7 @@ import numpy as np
 import onnx
 import torch
 
+from trainer.leader_trainer import train as train_cli
 from trainer.leader_trainer.dataset import load_dataset
 from trainer.leader_trainer.metrics import THRESHOLD_GRID
 from trainer.leader_trainer.synthetic import SyntheticSpec
@@ -34,6 +35,22 @@ class TrainExportTest(unittest.TestCase):
         cls.code_a, cls.events_a, cls.err_a = run_cli(fast_args(cls.ds, cls.out_a, "--epochs", "3", *teacher))
         cls.code_b1, cls.events_b1, _ = run_cli(fast_args(cls.ds, cls.out_b, "--epochs", "2", *teacher))
         cls.code_b2, cls.events_b2, cls.err_b2 = run_cli(fast_args(cls.ds, cls.out_b, "--epochs", "3", "--resume", *teacher))
+        # C: interrupted (Ctrl-C) right after epoch 2's checkpoint, then resumed from OUT.tmp-train/
+        cls.out_c = os.path.join(cls.root, "model-c")
+        real_emit = train_cli.emit
+
+        def interrupting_emit(event, **fields):
+            real_emit(event, **fields)
+            if event == "epoch" and fields["epoch"] == 2:
+                raise KeyboardInterrupt
+
+        train_cli.emit = interrupting_emit
+        try:
+            cls.code_c1, _, _ = run_cli(fast_args(cls.ds, cls.out_c, "--epochs", "3", *teacher))
+        finally:
+            train_cli.emit = real_emit
+        cls.c_interrupted_state = (os.path.exists(cls.out_c), os.path.isfile(os.path.join(cls.out_c + ".tmp-train", "checkpoint.pt")))
+        cls.code_c2, cls.events_c2, _ = run_cli(fast_args(cls.ds, cls.out_c, "--epochs", "3", "--resume", *teacher))
 
     def test_runs_succeed_and_report_progress_events(self):
         self.assertEqual((self.code_a, self.code_b1, self.code_b2), (0, 0, 0), self.err_a + self.err_b2)
@@ -61,6 +78,17 @@ class TrainExportTest(unittest.TestCase):
             for k, v in a[part].items():
                 self.assertTrue(torch.equal(v, b[part][k]), f"{part}.{k} differs after resume")
         self.assertEqual([h["val_prauc"] for h in a["history"]], [h["val_prauc"] for h in b["history"]])
+
+    def test_interrupted_run_leaves_no_out_and_resumes_from_its_work_folder(self):
+        self.assertEqual(self.code_c1, 130)
+        self.assertEqual(self.c_interrupted_state, (False, True))
+        self.assertEqual(self.code_c2, 0)
+        self.assertEqual([e["epoch"] for e in self.events_c2 if e["event"] == "epoch"], [3])
+        a = torch.load(os.path.join(self.out_a, "checkpoint.pt"))
+        c = torch.load(os.path.join(self.out_c, "checkpoint.pt"))
+        for k, v in a["model"].items():
+            self.assertTrue(torch.equal(v, c["model"][k]), f"model.{k} differs after resume")
+        self.assertFalse(os.path.exists(self.out_c + ".tmp-train"))
 
     def test_exports_a_valid_onnx_with_dynamic_axes(self):
         proto = onnx.load(os.path.join(self.out_a, "model.onnx"))

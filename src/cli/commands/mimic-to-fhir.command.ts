@@ -18,8 +18,13 @@ export function register(program: Command): void {
       const started = Date.now();
       const result = await convertMimic(opts.source, opts.out, { progress });
       const seconds = (Date.now() - started) / 1000;
-      const rows = Object.values(result.rows).reduce((a, b) => a + b, 0);
-      progress.info(`mimic-to-fhir: ${result.dataset}${result.version ? ` v${result.version}` : ''}, ${rows} source rows in ${seconds.toFixed(1)} s`);
+      let rows = 0;
+      let titleRows = 0;
+      for (const [table, n] of Object.entries(result.rows)) {
+        if (table.startsWith('d_')) titleRows += n;
+        else rows += n;
+      }
+      progress.info(`mimic-to-fhir: ${result.dataset}${result.version ? ` v${result.version}` : ''}, ${rows} source rows (+${titleRows} ICD title rows) in ${seconds.toFixed(1)} s`);
       progress.info(`  resources: ${Object.entries(result.resources).map(([t, n]) => `${t} ${n}`).join(', ')}`);
       const dropped = result.dropped.reduce((a, r) => a + r.count, 0);
       progress.info(dropped === 0 ? '  dropped rows: none'

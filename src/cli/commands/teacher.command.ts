@@ -79,6 +79,7 @@ export interface TeacherCommandOptions {
   inputsPerRequest: number;
   maxRetries: number;
   maxTokens: number;
+  extraBody?: Record<string, unknown>;
   splits: string;
   quiet?: boolean;
 }
@@ -106,7 +107,9 @@ export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<vo
     backend = new OpenAiBackend({
       url: opts.url, model: opts.model ?? '', apiKeyEnv: opts.apiKeyEnv, concurrency: opts.concurrency,
       inputsPerRequest: opts.inputsPerRequest, maxRetries: opts.maxRetries,
+      extraBody: opts.extraBody,
       onRetry: ({ attempt, status, delayMs }) => progress.info(`teacher: ${status}, retry ${attempt} in ${Math.round(delayMs)} ms`),
+      onWarning: (message) => progress.info(`teacher: warning: ${message}`),
     });
   }
   try {
@@ -141,6 +144,16 @@ export function register(program: Command): void {
     .option('--inputs-per-request <n>', 'prompts per embeddings request (openai)', positiveInt('--inputs-per-request'), 16)
     .option('--max-retries <n>', 'retries per request on 429/5xx/network errors (openai)', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new CliError(`--max-retries must be a non-negative integer (got "${v}")`); return n; }, 5)
     .option('--max-tokens <n>', 'longest prompt in tokens incl. EOS; longer prompts keep their head (llama-cpp)', positiveInt('--max-tokens'), 2048)
+    .option('--extra-body <json>', 'extra JSON fields for each embeddings request (openai), e.g. \'{"embd_normalize":-1}\'', (v: string) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        throw new CliError(`--extra-body must be a JSON object (got ${v})`);
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliError(`--extra-body must be a JSON object (got ${v})`);
+      return parsed as Record<string, unknown>;
+    })
     .option('--splits <list>', 'comma-separated splits to compute', 'train,val,test')
     .option('--quiet', 'no progress output')
     .action(async (opts: TeacherCommandOptions) => runTeacherCommand(opts));

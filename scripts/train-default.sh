@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# npm run train:default: rebuild models/default from the MIMIC-IV Clinical Database Demo v2.2 through
+# the project's own pipeline (mimic-to-fhir → dataset → train → evaluate), seed 42, and swap the
+# finished folder in atomically. Run `npm run build` first (npm run train:default does).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SHARED="${LEADER_SHARED_DATA:-$ROOT/../shared/data}"
+SOURCE="$SHARED/mimic-iv-demo-2.2"
+TARGET="$ROOT/models/default"
+export LEADER_FHIR_MAPPINGS="${LEADER_FHIR_MAPPINGS:-$ROOT/fhir-mappings}"
+
+CLI="$ROOT/dist/cli/main.js"
+[ -f "$CLI" ] || CLI="$ROOT/dist/src/cli/main.js"
+[ -f "$CLI" ] || { echo "train-default: $CLI not built (run npm run build)" >&2; exit 1; }
+[ -d "$SOURCE/hosp" ] || { echo "train-default: $SOURCE/hosp not found (set LEADER_SHARED_DATA)" >&2; exit 1; }
+leader() { node "$CLI" "$@"; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/leader-train-default.XXXXXX")"
+# The new model is staged beside models/default so the final swap is a same-filesystem rename.
+mkdir -p "$ROOT/models"
+STAGE="$ROOT/models/.default.tmp-$$"
+cleanup() { rm -rf "$WORK" "$STAGE" "$STAGE.tmp-train"; }
+trap cleanup EXIT
+
+started=$(date +%s)
+leader mimic-to-fhir --source "$SOURCE" --out "$WORK/fhir"
+leader dataset --fhir "$WORK/fhir" --out "$WORK/dataset" --seed 42
+leader train --dataset "$WORK/dataset" --out "$STAGE" --epochs "${LEADER_DEFAULT_EPOCHS:-100}" --seed 42 \
+  --name leader-student-mimic-iv-demo \
+  --scale-note "demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2; not for clinical use"
+# The resumable checkpoint (optimizer state, ~5 MB) is not part of the shipped model.
+rm -f "$STAGE/checkpoint.pt"
+leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test --json --record-metrics > "$WORK/evaluation.json"
+leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test > "$WORK/evaluation.txt"
+{
+  echo "# models/default: leader-student-mimic-iv-demo"
+  echo
+  echo "Demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2 (ODbL; PhysioNet,"
+  echo "https://doi.org/10.13026/dp1f-ex47) through \`npm run train:default\`"
+  echo "(mimic-to-fhir → dataset --seed 42 → train --seed 42 → evaluate). Not for clinical use: 80 training"
+  echo "patients; the 10-patient test split gives wide error bars."
+  echo
+  echo "Test split, onnxruntime-node (the served path), mean ± std over 10 rounds of 80 % subsamples:"
+  echo
+  echo '```'
+  cat "$WORK/evaluation.txt"
+  echo '```'
+  echo
+  echo "Files: model.onnx (student, opset 17), manifest.json (metrics block = the table above),"
+  echo "vocab.json, ddi.json, parity.json (PyTorch inputs/outputs for the ONNX parity test)."
+} > "$STAGE/README.md"
+
+# Swap: the old folder is removed only once the new one is in place.
+if [ -e "$TARGET" ]; then
+  mv "$TARGET" "$STAGE.old"
+  mv "$STAGE" "$TARGET" || { mv "$STAGE.old" "$TARGET"; exit 1; }
+  rm -rf "$STAGE.old"
+else
+  mv "$STAGE" "$TARGET"
+fi
+cat "$WORK/evaluation.txt"
+echo "wrote $TARGET/ (model.onnx, manifest.json, vocab.json, ddi.json, parity.json, README.md) in $(( $(date +%s) - started )) s" >&2
