@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { buildStudentBatch } from '../src/leader/tensors/student-batch';
 import type { StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
+import { readDataset } from '../src/training/dataset.reader';
 import { packageRoot, trainerPython } from '../src/training/train.launcher';
 
 /** The official student on 2 cores with OpenBLAS (leader.md §9). */
@@ -91,10 +92,16 @@ export async function runStudentBench(modelDir = process.env.LEADER_MODEL_DIR ??
   const model = await StudentModel.load(modelDir, { intraOpNumThreads: 1 });
   try {
     const parity = JSON.parse(await fs.readFile(path.join(modelDir, 'parity.json'), 'utf8')) as { cases: { name: string; inputs: Record<string, ParityTensor> }[] };
-    // The batched case holds the real test samples; the single / synthetic-edge cases would repeat them.
-    const samples = samplesFromParity(parity.cases.filter((c) => c.name.startsWith('batch-')));
+    // LEADER_BENCH_DATASET (a `leader dataset` folder with the model's vocabulary) gives every real
+    // sample; otherwise the batched parity case's real test samples are cycled.
+    const datasetDir = process.env.LEADER_BENCH_DATASET;
+    const dataset = datasetDir ? await readDataset(datasetDir) : undefined;
+    if (dataset && dataset.manifest.vocabHash !== model.manifest.vocabHash) throw new Error(`LEADER_BENCH_DATASET ${datasetDir}: vocabulary differs from the model's`);
+    const samples = dataset
+      ? dataset.samples.map((s) => s.student)
+      : samplesFromParity(parity.cases.filter((c) => c.name.startsWith('batch-')));
     if (samples.length === 0) throw new Error(`${modelDir}/parity.json has no batch case to take samples from`);
-    console.log(`inference through onnxruntime-node, 1 intra-op thread, ${samples.length} real test samples cycled, batch building included`);
+    console.log(`inference through onnxruntime-node, 1 intra-op thread, ${samples.length} real samples${datasetDir ? ` of ${datasetDir}` : ' (parity.json test batch)'} cycled, batch building included`);
     const b1 = await timeInference(model, samples, 1, 2000);
     const b32 = await timeInference(model, samples, 32, 200);
     console.log(`  batch 1 : p50 ${fmt(b1.p50, 3)} ms  p99 ${fmt(b1.p99, 3)} ms  ${fmt(b1.perSecond, 0)} patients/s   (reference ${REFERENCE.inferBatch1Ms} ms/patient: ${fmt(REFERENCE.inferBatch1Ms / b1.p50, 0)}× faster)`);

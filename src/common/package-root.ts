@@ -12,7 +12,9 @@ export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const candidate = path.join(dir, 'package.json');
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'leader-cds') {
+    // fhir-mappings/ tells the checkout apart from a stray package.json a build may copy into dist/.
+    if (existsSync(candidate) && existsSync(path.join(dir, 'fhir-mappings'))
+      && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'leader-cds') {
       cached = dir;
       return dir;
     }

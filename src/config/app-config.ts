@@ -1,3 +1,4 @@
+import { packageRoot } from '../common/package-root';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 
@@ -43,13 +44,7 @@ export class ConfigError extends Error {
 
 /** The repository root: the nearest folder above this file holding package.json (works from src/ and dist/). */
 export function repoRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'node_modules'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
+  return packageRoot();
 }
 
 type Env = Record<string, string | undefined>;

@@ -1,3 +1,4 @@
+import { packageRoot } from '../common/package-root';
 import { existsSync, readFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CodeSystem, ConceptMap, Coding } from 'fhir/r4';
@@ -99,13 +100,7 @@ export class Terminology implements TerminologyLookup {
   /** fhir-mappings/ of this checkout (LEADER_FHIR_MAPPINGS overrides): found from this file upwards, so it works from src/ and dist/. */
   static defaultDir(): string {
     if (process.env.LEADER_FHIR_MAPPINGS) return process.env.LEADER_FHIR_MAPPINGS;
-    let dir = __dirname;
-    for (;;) {
-      if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'fhir-mappings');
-      const up = path.dirname(dir);
-      if (up === dir) return path.resolve('fhir-mappings');
-      dir = up;
-    }
+    return path.join(packageRoot(), 'fhir-mappings');
   }
 
   /** Load every map from `dir`; `ddiCsvPath` (atc3_a,atc3_b CSV) replaces the DDI pairs shipped in the folder. */

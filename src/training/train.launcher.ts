@@ -3,6 +3,7 @@
  * its JSON-lines stdout (events start, step, epoch, early_stop, export, done, error; trainer/README.md)
  * into typed callbacks. stderr lines are passed through as they come.
  */
+import { packageRoot } from '../common/package-root';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -41,15 +42,7 @@ export interface TrainerRunResult {
 }
 
 /** The package root (folder with package.json and trainer/), from src/ or dist/src/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'trainer'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
+export { packageRoot };
 
 export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
   return env.LEADER_PYTHON?.trim() || '/usr/bin/python3';

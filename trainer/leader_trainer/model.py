@@ -145,7 +145,7 @@ class StudentModel(nn.Module):
         from_end = total - torch.cumsum(visit_mask, dim=1) + visit_mask - 1.0
         return from_end.clamp(min=0.0, max=float(self.cfg.max_visits - 1)).to(torch.int64)
 
-    def encode(self, diag, proc, med, visit_mask, profile) -> Tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, diag, proc, med, visit_mask, profile) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns (logits [B,M], hidden [B,128] pre-ReLU, q [B,D])."""
         s_dx = self.diag_enc(self.embedding, diag)
         s_px = self.proc_enc(self.embedding, proc)
