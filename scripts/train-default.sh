@@ -33,7 +33,13 @@ leader train --dataset "$WORK/dataset" --out "$STAGE" --epochs "${LEADER_DEFAULT
 # The resumable checkpoint (optimizer state, ~5 MB) is not part of the shipped model.
 rm -f "$STAGE/checkpoint.pt"
 leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test --json --record-metrics > "$WORK/evaluation.json"
-leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test > "$WORK/evaluation.txt"
+leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test > "$WORK/evaluation.raw.txt"
+# Name the dataset by how it was built, not by its deleted temporary path.
+DATASET_NAME="mimic-iv-demo-2.2 → mimic-to-fhir → leader dataset --seed 42"
+sed "s|$WORK/dataset|$DATASET_NAME|g" "$WORK/evaluation.raw.txt" > "$WORK/evaluation.txt"
+node -e 'const fs = require("fs"); const f = process.argv[1]; const m = JSON.parse(fs.readFileSync(f, "utf8"));
+  m.training.dataset = process.argv[2]; fs.writeFileSync(f + ".tmp", JSON.stringify(m, null, 1) + "\n"); fs.renameSync(f + ".tmp", f);' \
+  "$STAGE/manifest.json" "$DATASET_NAME"
 {
   echo "# models/default: leader-student-mimic-iv-demo"
   echo

@@ -5,7 +5,7 @@ import { LOGGER } from '../common/logger';
 import { operationOutcome } from '../common/operation-outcome';
 import { StudentModel } from '../inference/student-model';
 import { buildStudentBatch } from '../leader/tensors/student-batch';
-import { buildStudentSample } from '../leader/tensors/student-sample';
+import { buildStudentSample, withCodedVisits } from '../leader/tensors/student-sample';
 import { DEFAULT_MAX_VISITS } from '../leader/tensors/student-input.types';
 import { Vocabulary } from '../leader/tensors/vocabulary';
 import { DdiIndex } from '../recommend/ddi-index';
@@ -72,7 +72,8 @@ export class CdsHooksService {
     const drafts = draftMedications(draftOrders, resolved.resources.medications, this.terminology);
     const timeline = this.buildTimeline(resolved.resources, this.terminology);
     const target = targetVisitOf(timeline, request.context.encounterId, drafts, resolved.resources.patient.birthDate, new Date());
-    const sample = buildStudentSample(target.timeline, target.index, this.vocab, this.maxVisits);
+    const window = withCodedVisits(target.timeline, target.index);
+    const sample = buildStudentSample(window.timeline, window.targetVisitIndex, this.vocab, this.maxVisits);
     const prediction = await this.model.predict(buildStudentBatch([sample]));
 
     const manifest = this.model.manifest;
@@ -84,7 +85,7 @@ export class CdsHooksService {
       draftedAtc3: target.draftedAtc3,
       ddi: this.ddi,
       className: (atc3) => manifest.labelNames?.[atc3] ?? this.terminology.atc3Name(atc3),
-      priorVisits: target.index,
+      priorVisits: window.targetVisitIndex,
     });
     const cards = buildCards(recommendation, {
       hook: request.hook,

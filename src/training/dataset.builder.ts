@@ -2,7 +2,7 @@ import type { PatientTimeline, TimelineVisit } from '../timeline/timeline.types'
 import type { TerminologyLookup } from '../terminology/terminology.types';
 import { buildPrompt } from '../leader/prompt/prompt';
 import { DEFAULT_MAX_VISITS } from '../leader/tensors/student-input.types';
-import { buildStudentSample, emptyDroppedCodeCounts, labelsOf } from '../leader/tensors/student-sample';
+import { buildStudentSample, emptyDroppedCodeCounts, hasStudentCodes, labelsOf } from '../leader/tensors/student-sample';
 import { Vocabulary, compareStrings } from '../leader/tensors/vocabulary';
 import type { DatasetDdi, DatasetManifest, DatasetSample, PromptMode, SplitName } from './dataset.schema';
 import { SPLIT_NAMES, comparePatientIds, splitPatients, type SplitStrategy } from './splits';
@@ -83,7 +83,7 @@ export class DatasetAssembler {
     this.patientsSeen++;
     const patientId = patientIdOf(timeline.patientRef);
     if (this.candidates.has(patientId)) throw new Error(`dataset: patient ${patientId} read twice from the source`);
-    const visits = timeline.visits.filter(hasCodes);
+    const visits = timeline.visits.filter(hasStudentCodes);
     this.count(this.dropped, 'visit-without-codes', timeline.visits.length - visits.length);
     const selection = selectTargets(visits, this.options);
     if (typeof selection === 'string') {
@@ -208,9 +208,6 @@ export function patientIdOf(patientRef: string): string {
   return patientRef.startsWith('Patient/') ? patientRef.slice('Patient/'.length) : patientRef;
 }
 
-function hasCodes(visit: TimelineVisit): boolean {
-  return visit.diagnoses.length > 0 || visit.procedures.length > 0 || uniqueClasses(visit).length > 0;
-}
 
 function uniqueClasses(visit: TimelineVisit): string[] {
   return [...new Set(visit.medications.flatMap((m) => m.atc3))];

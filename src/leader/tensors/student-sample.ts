@@ -5,6 +5,26 @@ import type { Vocabulary } from './vocabulary';
 /** Age buckets of the `ageGroup` profile field (age in whole years at the target visit). */
 export const AGE_GROUPS = ['<18', '18-29', '30-39', '40-49', '50-59', '60-69', '70-79', '80-89', '90+'] as const;
 
+/** A visit LEADER keeps: ≥1 diagnosis, procedure or ATC3-mapped medication (its inner join keeps only coded visits). */
+export function hasStudentCodes(visit: TimelineVisit): boolean {
+  return visit.diagnoses.length > 0 || visit.procedures.length > 0 || visit.medications.some((m) => m.atc3.length > 0);
+}
+
+/**
+ * The timeline as the student and the prompt see it: visits without codes removed, except the
+ * target visit (at order entry it may have nothing coded yet). The dataset builder and the CDS
+ * Hooks service both call this, so training and serving see the same visit window.
+ */
+export function withCodedVisits(timeline: PatientTimeline, targetVisitIndex: number): { timeline: PatientTimeline; targetVisitIndex: number } {
+  const visits: TimelineVisit[] = [];
+  let target = -1;
+  timeline.visits.forEach((visit, i) => {
+    if (i === targetVisitIndex) target = visits.length;
+    if (i === targetVisitIndex || hasStudentCodes(visit)) visits.push(visit);
+  });
+  return { timeline: { ...timeline, visits }, targetVisitIndex: target };
+}
+
 export function ageGroupOf(ageYears: number | undefined): string | undefined {
   if (ageYears === undefined || !Number.isFinite(ageYears) || ageYears < 0) return undefined;
   if (ageYears < 18) return '<18';
