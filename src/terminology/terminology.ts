@@ -137,7 +137,16 @@ export class Terminology implements TerminologyLookup {
     return this;
   }
 
+  // Serving looks the same codes up for every request: remember results by input (frozen, shared).
+  private readonly diagnosisMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
+  private readonly procedureMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
+  private readonly medicationMemo = new LookupMemo<{ atc3: readonly string[]; source: Atc3Source }>(MEMO_ENTRIES);
+
   diagnosis(coding: Coding): TimelineCode | undefined {
+    return memoised(this.diagnosisMemo, codingKey(coding), () => this.diagnosisOf(coding));
+  }
+
+  private diagnosisOf(coding: Coding): TimelineCode | undefined {
     const system = coding.system ?? '';
     const raw = coding.code?.trim();
     if (!raw || !DIAGNOSIS_SYSTEMS.has(system)) return undefined;
@@ -158,6 +167,10 @@ export class Terminology implements TerminologyLookup {
   }
 
   procedure(coding: Coding): TimelineCode | undefined {
+    return memoised(this.procedureMemo, codingKey(coding), () => this.procedureOf(coding));
+  }
+
+  private procedureOf(coding: Coding): TimelineCode | undefined {
     const system = coding.system ?? '';
     const raw = coding.code?.trim();
     if (!raw || !PROCEDURE_SYSTEMS.has(system)) return undefined;
@@ -183,6 +196,18 @@ export class Terminology implements TerminologyLookup {
    * `text`, then coding displays). MIMIC formulary codes have no map and are skipped.
    */
   medicationAtc3WithSource(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
+    const key = medicationKey(codings, text);
+    let hit = key === undefined ? undefined : this.medicationMemo.get(key);
+    if (hit === undefined) {
+      const computed = this.medicationAtc3Of(codings, text);
+      if (key === undefined) return computed;
+      hit = { atc3: Object.freeze([...computed.atc3]), source: computed.source };
+      this.medicationMemo.set(key, hit);
+    }
+    return { atc3: [...hit.atc3], source: hit.source };
+  }
+
+  private medicationAtc3Of(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
     const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
       codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
     const found = new Set<string>();
@@ -315,6 +340,67 @@ function parseDdiCsv(file: string, text: string): Array<[string, string]> {
     if (!/^[A-Z]\d\d[A-Z]$/.test(a ?? '') || !/^[A-Z]\d\d[A-Z]$/.test(b ?? '')) throw new Error(`${file}:${i + 2}: expected two ATC3 codes`);
     return a < b ? [a, b] : [b, a];
   });
+}
+
+/** Most memoised lookups kept per kind; a full memo starts over (hostile input cannot grow it without bound). */
+const MEMO_ENTRIES = 50_000;
+
+class LookupMemo<V> {
+  private readonly map = new Map<string, V>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.map.size >= this.maxEntries) this.map.clear();
+    this.map.set(key, value);
+  }
+}
+
+/** The cached code (frozen, so requests cannot change each other's), computing it on a miss; no key → not cached. */
+function memoised(memo: LookupMemo<TimelineCode | null>, key: string | undefined, compute: () => TimelineCode | undefined): TimelineCode | undefined {
+  if (key === undefined) return compute();
+  let hit = memo.get(key);
+  if (hit === undefined) {
+    const code = compute();
+    hit = code ? Object.freeze(code) : null;
+    memo.set(key, hit);
+  }
+  return hit ?? undefined;
+}
+
+/**
+ * A Coding's system, code and display as one unambiguous key (length-prefixed; absent and empty
+ * differ, as the lookups treat them differently); undefined when a field is not a string, so
+ * malformed input takes the uncached path and fails exactly as before.
+ */
+function codingKey(c: Coding): string | undefined {
+  if (typeof c !== 'object' || c === null) return undefined;
+  const { system, code, display } = c;
+  if (!isOptionalString(system) || !isOptionalString(code) || !isOptionalString(display)) return undefined;
+  return `${lengthPrefixed(system)}${lengthPrefixed(code)}${lengthPrefixed(display)}`;
+}
+
+function medicationKey(codings: Coding[], text: string | undefined): string | undefined {
+  if (!Array.isArray(codings) || !isOptionalString(text)) return undefined;
+  let key = lengthPrefixed(text);
+  for (const c of codings) {
+    const k = codingKey(c);
+    if (k === undefined) return undefined;
+    key += k;
+  }
+  return key;
+}
+
+function isOptionalString(v: unknown): v is string | undefined {
+  return v === undefined || typeof v === 'string';
+}
+
+function lengthPrefixed(v: string | undefined): string {
+  return v === undefined ? '-' : `${v.length}:${v}`;
 }
 
 function withDisplay(code: TimelineCode, display: string | undefined): TimelineCode {

@@ -32,6 +32,22 @@ export const TIMELINE_ISSUE = {
 } as const;
 export type ResourceKind = 'condition' | 'procedure' | 'medication';
 
+/** The per-kind issue keys, spelled once (placement runs for every resource). */
+const KIND_ISSUE: Record<ResourceKind, { byEncounter: string; byDate: string; unlinked: string; notFound: string; noDate: string }> = {
+  condition: kindIssues('condition'),
+  procedure: kindIssues('procedure'),
+  medication: kindIssues('medication'),
+};
+function kindIssues(kind: ResourceKind) {
+  return {
+    byEncounter: TIMELINE_ISSUE.placedByEncounter(kind),
+    byDate: TIMELINE_ISSUE.placedByDate(kind),
+    unlinked: TIMELINE_ISSUE.placedUnlinked(kind),
+    notFound: TIMELINE_ISSUE.encounterNotFound(kind),
+    noDate: TIMELINE_ISSUE.noDate(kind),
+  };
+}
+
 const SKIPPED_ENCOUNTER = new Set(['entered-in-error', 'cancelled']);
 const SKIPPED_VERIFICATION = new Set(['entered-in-error', 'refuted']);
 const KEPT_CONDITION_CATEGORY = new Set(['encounter-diagnosis', 'problem-list-item']);
@@ -142,27 +158,38 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
   const encounterSlots = [...slots];
   const unlinked = new Map<string, VisitSlot>();
 
-  const place = (kind: ResourceKind, encounterRef: string | undefined, date: string | undefined): VisitSlot | undefined => {
-    if (encounterRef) {
+  // Resources of a visit repeat the same reference string: parse each once.
+  const slotByReference = new Map<string, VisitSlot | null>();
+  const slotOfReference = (encounterRef: string): VisitSlot | undefined => {
+    let slot = slotByReference.get(encounterRef);
+    if (slot === undefined) {
       const ref = parseReference(encounterRef);
-      const slot = ref && (ref.type ?? 'Encounter') === 'Encounter' ? slotByEncounterId.get(ref.id) : undefined;
+      slot = (ref && (ref.type ?? 'Encounter') === 'Encounter' ? slotByEncounterId.get(ref.id) : undefined) ?? null;
+      slotByReference.set(encounterRef, slot);
+    }
+    return slot ?? undefined;
+  };
+  const place = (kind: ResourceKind, encounterRef: string | undefined, date: string | undefined): VisitSlot | undefined => {
+    const issue = KIND_ISSUE[kind];
+    if (encounterRef) {
+      const slot = slotOfReference(encounterRef);
       if (slot) {
-        count(TIMELINE_ISSUE.placedByEncounter(kind));
+        count(issue.byEncounter);
         return slot;
       }
-      count(TIMELINE_ISSUE.encounterNotFound(kind));
+      count(issue.notFound);
     }
     if (!date) {
-      count(TIMELINE_ISSUE.noDate(kind));
+      count(issue.noDate);
       return undefined;
     }
     let found: VisitSlot | undefined;
     for (const slot of encounterSlots) if (contains(slot, date)) found = slot;
     if (found) {
-      count(TIMELINE_ISSUE.placedByDate(kind));
+      count(issue.byDate);
       return found;
     }
-    count(TIMELINE_ISSUE.placedUnlinked(kind));
+    count(issue.unlinked);
     const day = date.slice(0, 10);
     let slot = unlinked.get(day);
     if (!slot) {
@@ -173,6 +200,22 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
     return slot;
   };
 
+  // Many requests reference the same Medication: describe and class it once per reference.
+  const describedByReference = new Map<string, { described: DescribedMedication; atc3: readonly string[] }>();
+  const describeAndClass = (request: MedicationRequest): { described: DescribedMedication; atc3: readonly string[] } => {
+    const reference = request.medicationReference;
+    // The result depends on the request only through the reference (and its display) unless the request has contained resources.
+    const key = !request.medicationCodeableConcept && reference?.reference && !reference.reference.startsWith('#') && !request.contained?.length
+      ? `${reference.reference}\u0000${reference.display ?? ''}`
+      : undefined;
+    const cached = key === undefined ? undefined : describedByReference.get(key);
+    if (cached) return cached;
+    const described = describeMedication(request, medications);
+    const result = { described, atc3: described.resolved ? terminology.medicationAtc3(described.codings, described.text) : [] };
+    if (key !== undefined) describedByReference.set(key, result);
+    return result;
+  };
+
   for (const condition of resources.conditions) addCondition(condition);
   for (const procedure of resources.procedures) addProcedure(procedure);
   const medications = new Map<string, Medication>();
@@ -180,10 +223,8 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
   for (const request of resources.medicationRequests) addMedication(request);
 
   function addCondition(condition: Condition): void {
-    const verification = codes(condition.verificationStatus);
-    if (verification.some((c) => SKIPPED_VERIFICATION.has(c))) return count(TIMELINE_ISSUE.skippedStatus('condition'));
-    const categories = (condition.category ?? []).flatMap(codes);
-    if (categories.length > 0 && !categories.some((c) => KEPT_CONDITION_CATEGORY.has(c))) return count(TIMELINE_ISSUE.conditionSkippedCategory);
+    if (hasCode(condition.verificationStatus, SKIPPED_VERIFICATION)) return count(TIMELINE_ISSUE.skippedStatus('condition'));
+    if (condition.category !== undefined && isSkippedCategory(condition.category)) return count(TIMELINE_ISSUE.conditionSkippedCategory);
     const date = condition.onsetDateTime ?? condition.onsetPeriod?.start ?? condition.recordedDate;
     const slot = place('condition', condition.encounter?.reference, date);
     if (!slot) return;
@@ -211,13 +252,13 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
     if (SKIPPED_REQUEST.has(request.status)) return count(TIMELINE_ISSUE.skippedStatus('medication'));
     const slot = place('medication', request.encounter?.reference, request.authoredOn ?? request.dispenseRequest?.validityPeriod?.start);
     if (!slot) return;
-    const described = describeMedication(request, medications);
+    const { described, atc3 } = describeAndClass(request);
     const entry: TimelineMedication = { requestRef: `MedicationRequest/${request.id ?? ''}`, atc3: [], status: request.status };
     if (described.text !== undefined) entry.text = described.text;
     if (!described.resolved) {
       count(TIMELINE_ISSUE.medicationUnresolved);
     } else {
-      entry.atc3 = [...terminology.medicationAtc3(described.codings, described.text)];
+      entry.atc3 = [...atc3];
       if (entry.atc3.length === 0) count(TIMELINE_ISSUE.medicationUnmapped);
     }
     slot.visit.medications.push(entry);
@@ -337,8 +378,23 @@ function conceptText(concept: CodeableConcept, fallback: 'code' | 'display'): st
   return fallback === 'code' ? (c.code ?? c.display) : (c.display ?? c.code);
 }
 
-function codes(concept: CodeableConcept | undefined): string[] {
-  return (concept?.coding ?? []).map((c) => c.code).filter((c): c is string => !!c);
+/** True when a coding of `concept` has a (non-empty) code in `set`. */
+function hasCode(concept: CodeableConcept | undefined, set: ReadonlySet<string>): boolean {
+  for (const c of concept?.coding ?? []) if (c.code && set.has(c.code)) return true;
+  return false;
+}
+
+/** Categories with codes, none of them a kept category (categories without codes say nothing). */
+function isSkippedCategory(categories: CodeableConcept[]): boolean {
+  let coded = false;
+  for (const category of categories) {
+    for (const c of category.coding ?? []) {
+      if (!c.code) continue;
+      if (KEPT_CONDITION_CATEGORY.has(c.code)) return false;
+      coded = true;
+    }
+  }
+  return coded;
 }
 
 function firstMapped(
@@ -351,8 +407,9 @@ function firstMapped(
     const i = preference.indexOf(c.system ?? '');
     return i === -1 ? preference.length : i;
   };
-  const ordered = codings.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
-  for (const { c } of ordered) {
+  // Most resources carry one coding: nothing to order then.
+  const ordered = codings.length < 2 ? codings : codings.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+  for (const c of ordered) {
     const code = map(c);
     if (!code) continue;
     const display = code.display ?? c.display ?? terminology.codeTitle(code.token);

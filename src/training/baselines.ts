@@ -14,7 +14,8 @@
  * rule (`chooseThreshold`); most-frequent-k predicts its top k.
  */
 import type { StudentSample } from '../leader/tensors/student-input.types';
-import { mulberry32, sampleF1, thresholdPredictions, topKPredictions } from './metrics';
+import { mulberry32 } from '../common/random';
+import { sampleF1, thresholdPredictions, topKPredictions } from './metrics';
 
 /** What a baseline reads of a dataset sample (a DatasetSample satisfies it). */
 export interface BaselineSample {

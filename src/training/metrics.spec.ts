@@ -1,5 +1,6 @@
+import { mulberry32 } from '../common/random';
 import {
-  aggregate, averagePrecision, DdiPairs, ddiPairCounts, evaluateScored, mulberry32, perSampleScores, roundedMetrics,
+  aggregate, averagePrecision, DdiPairs, ddiPairCounts, evaluateScored, perSampleScores, roundedMetrics,
   sampleF1, sampleJaccard, subsampleWithoutReplacement, thresholdPredictions, topKPredictions,
 } from './metrics';
 

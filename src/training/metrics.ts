@@ -4,6 +4,7 @@
  * reference code; avg #med follows SafeDrug (mean predicted-set size).
  */
 import type { ModelMetrics } from '../inference/model-manifest.types';
+import { mulberry32 } from '../common/random';
 
 export type { ModelMetrics };
 
@@ -143,17 +144,6 @@ export function aggregate(p: PerSampleScores, indices: readonly number[]): Model
   return { jaccard: j / n, f1: f / n, prauc: a / n, ddi_rate: all === 0 ? 0 : d / all, avg_med: sz / n };
 }
 
-/** mulberry32: small, seeded, platform-independent PRNG in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `floor(fraction·n)` distinct indices of `items`, drawn without replacement (partial Fisher–Yates). */
 export function subsampleWithoutReplacement<T>(items: readonly T[], fraction: number, rand: () => number): T[] {

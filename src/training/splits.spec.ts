@@ -1,4 +1,5 @@
-import { comparePatientIds, mulberry32, splitPatients } from './splits';
+import { mulberry32 } from '../common/random';
+import { comparePatientIds, splitPatients } from './splits';
 
 describe(splitPatients.name, () => {
   const sut = splitPatients;

@@ -1,4 +1,5 @@
 import type { SplitName } from './dataset.schema';
+import { mulberry32 } from '../common/random';
 
 /**
  * Patient-level train/val/test split, 8:1:1 (LEADER: `int(0.8N)` train, `int(0.1N)` val, the rest test;
@@ -13,17 +14,6 @@ export type SplitStrategy = 'shuffle' | 'sequential';
 export const SPLIT_STRATEGIES: readonly SplitStrategy[] = ['shuffle', 'sequential'];
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DIGITS = /^\d+$/;
 

@@ -9,6 +9,7 @@
  * Weights come from a seeded PRNG, so the same options give a byte-identical file.
  */
 import { writeFileSync } from 'node:fs';
+import { mulberry32 } from '../../src/common/random';
 
 export interface TinyGgufOptions {
   seed?: number;
@@ -52,17 +53,6 @@ class ByteSink {
   concat(): Buffer { return Buffer.concat(this.chunks); }
 }
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): TinyGgufInfo {
   const { seed = 42, layers = 2, dim = 64, heads = 4, contextLength = 512, addBos = false, addEos = true } = options;
@@ -134,7 +124,7 @@ export function writeTinyGguf(path: string, options: TinyGgufOptions = {}): Tiny
       for (const x of arr) writeValue(elem!, x);
     } else writeValue(type, value);
   }
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const data = new ByteSink();
   let parameters = 0;
   for (const [name, ne, scale] of tensors) {

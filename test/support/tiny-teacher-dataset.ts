@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetSample, type DatasetVocab, type SplitName } from '../../src/training/dataset.schema';
+import { mulberry32 } from '../../src/common/random';
 
 const DIAGNOSES = [
   ['icd10cm:I10', 'essential hypertension'], ['icd10cm:E11.9', 'type 2 diabetes mellitus without complications'],
@@ -18,20 +19,10 @@ const PROCEDURES = [['icd10pcs:5A1955Z', 'respiratory ventilation'], ['icd10pcs:
 const LABELS = [['C09A', 'ace inhibitors, plain'], ['A10B', 'blood glucose lowering drugs, excl. insulins'], ['J01D', 'other beta-lactam antibacterials'],
   ['C03C', 'high-ceiling diuretics'], ['B01A', 'antithrombotic agents'], ['N06A', 'antidepressants']] as const;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function writeTinyTeacherDataset(dir: string, options: { samples?: number; seed?: number } = {}): { dir: string; samples: DatasetSample[] } {
   const n = options.samples ?? 30;
-  const rand = prng(options.seed ?? 1);
+  const rand = mulberry32(options.seed ?? 1);
   // Token layout of leader/tensors/vocabulary.ts: [PAD], one `atc3:` token per label (id = 1 + label), then codes.
   const tokens = ['[PAD]', ...LABELS.map((l) => `atc3:${l[0]}`), ...DIAGNOSES.map((d) => d[0]), ...PROCEDURES.map((p) => p[0])];
   const vocab: DatasetVocab = {

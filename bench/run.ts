@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- NAME ...]`: every benchmark prints its own figures, each next to a baseline
+ * measured in the same run (or the paper's reference figure on these machines, leader.md §9).
+ * Names: mimic, student, cds, teacher (default: all, in that order).
+ */
+import { runCdsHooksBench } from './cds-hooks.bench';
+import { runMimicToFhirBench } from './mimic-to-fhir.bench';
+import { runStudentBench } from './student.bench';
+import { runTeacherBench } from './teacher.bench';
+
+const BENCHES: Record<string, { title: string; run: () => Promise<void> }> = {
+  mimic: { title: 'mimic-to-fhir: rows/s and peak RSS at two input sizes', run: runMimicToFhirBench },
+  student: { title: 'student: training step/epoch at MIMIC-IV scale, onnxruntime-node latency', run: () => runStudentBench() },
+  cds: { title: 'CDS Hooks order-select: autocannon vs raw inference', run: runCdsHooksBench },
+  teacher: { title: 'teacher: tiny GGUF features/s vs student inference, parameter counts', run: () => runTeacherBench() },
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((n) => !(n in BENCHES));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exit(2);
+  }
+  for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
+    process.stdout.write(`\n=== ${name}: ${BENCHES[name].title} ===\n`);
+    await BENCHES[name].run();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
