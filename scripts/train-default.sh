@@ -25,21 +25,19 @@ cleanup() { rm -rf "$WORK" "$STAGE" "$STAGE.tmp-train"; }
 trap cleanup EXIT
 
 started=$(date +%s)
+# Name the dataset by how it was built, not by its deleted temporary path.
+DATASET_NAME="mimic-iv-demo-2.2 → mimic-to-fhir → leader dataset --seed 42"
 leader mimic-to-fhir --source "$SOURCE" --out "$WORK/fhir"
 leader dataset --fhir "$WORK/fhir" --out "$WORK/dataset" --seed 42
 leader train --dataset "$WORK/dataset" --out "$STAGE" --epochs "${LEADER_DEFAULT_EPOCHS:-100}" --seed 42 \
   --name leader-student-mimic-iv-demo \
-  --scale-note "demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2; not for clinical use"
+  --scale-note "demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2; not for clinical use" \
+  --dataset-label "$DATASET_NAME"
 # The resumable checkpoint (optimizer state, ~5 MB) is not part of the shipped model.
 rm -f "$STAGE/checkpoint.pt"
 leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test --json --record-metrics > "$WORK/evaluation.json"
 leader evaluate --model "$STAGE" --dataset "$WORK/dataset" --split test > "$WORK/evaluation.raw.txt"
-# Name the dataset by how it was built, not by its deleted temporary path.
-DATASET_NAME="mimic-iv-demo-2.2 → mimic-to-fhir → leader dataset --seed 42"
 sed "s|$WORK/dataset|$DATASET_NAME|g" "$WORK/evaluation.raw.txt" > "$WORK/evaluation.txt"
-node -e 'const fs = require("fs"); const f = process.argv[1]; const m = JSON.parse(fs.readFileSync(f, "utf8"));
-  m.training.dataset = process.argv[2]; fs.writeFileSync(f + ".tmp", JSON.stringify(m, null, 1) + "\n"); fs.renameSync(f + ".tmp", f);' \
-  "$STAGE/manifest.json" "$DATASET_NAME"
 {
   echo "# models/default: leader-student-mimic-iv-demo"
   echo

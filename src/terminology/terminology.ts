@@ -345,23 +345,51 @@ function parseDdiCsv(file: string, text: string): Array<[string, string]> {
 /** Most memoised lookups kept per kind; a full memo starts over (hostile input cannot grow it without bound). */
 const MEMO_ENTRIES = 50_000;
 
+/** Results of a pure lookup by a sequence of strings, in nested Maps (no key string to build and hash per call); a full memo starts over. */
 class LookupMemo<V> {
-  private readonly map = new Map<string, V>();
+  private root: MemoNode<V> = {};
+  private entries = 0;
 
   constructor(private readonly maxEntries: number) {}
 
-  get(key: string): V | undefined {
-    return this.map.get(key);
+  get(parts: readonly (string | undefined)[]): V | undefined {
+    let node: MemoNode<V> | undefined = this.root;
+    for (const part of parts) {
+      node = node.children?.get(part);
+      if (node === undefined) return undefined;
+    }
+    return node.value;
   }
 
-  set(key: string, value: V): void {
-    if (this.map.size >= this.maxEntries) this.map.clear();
-    this.map.set(key, value);
+  set(parts: readonly (string | undefined)[], value: V): void {
+    if (this.entries >= this.maxEntries) {
+      this.root = {};
+      this.entries = 0;
+    }
+    let node = this.root;
+    for (const part of parts) {
+      node.children ??= new Map();
+      let next = node.children.get(part);
+      if (next === undefined) {
+        next = {};
+        node.children.set(part, next);
+      }
+      node = next;
+    }
+    if (node.value === undefined) this.entries++;
+    node.value = value;
   }
 }
 
+interface MemoNode<V> {
+  value?: V;
+  children?: Map<string | undefined, MemoNode<V>>;
+}
+
 /** The cached code (frozen, so requests cannot change each other's), computing it on a miss; no key → not cached. */
-function memoised(memo: LookupMemo<TimelineCode | null>, key: string | undefined, compute: () => TimelineCode | undefined): TimelineCode | undefined {
+function memoised(
+  memo: LookupMemo<TimelineCode | null>, key: (string | undefined)[] | undefined, compute: () => TimelineCode | undefined,
+): TimelineCode | undefined {
   if (key === undefined) return compute();
   let hit = memo.get(key);
   if (hit === undefined) {
@@ -373,34 +401,32 @@ function memoised(memo: LookupMemo<TimelineCode | null>, key: string | undefined
 }
 
 /**
- * A Coding's system, code and display as one unambiguous key (length-prefixed; absent and empty
- * differ, as the lookups treat them differently); undefined when a field is not a string, so
- * malformed input takes the uncached path and fails exactly as before.
+ * A Coding's system, code and display as a memo key (absent and empty stay distinct, as the
+ * lookups treat them differently); undefined when a field is not a string, so malformed input
+ * takes the uncached path and fails exactly as before.
  */
-function codingKey(c: Coding): string | undefined {
+function codingKey(c: Coding): (string | undefined)[] | undefined {
   if (typeof c !== 'object' || c === null) return undefined;
   const { system, code, display } = c;
   if (!isOptionalString(system) || !isOptionalString(code) || !isOptionalString(display)) return undefined;
-  return `${lengthPrefixed(system)}${lengthPrefixed(code)}${lengthPrefixed(display)}`;
+  return [system, code, display];
 }
 
-function medicationKey(codings: Coding[], text: string | undefined): string | undefined {
+/** `text`, then three parts per coding (so codings lists of different lengths never share a key). */
+function medicationKey(codings: Coding[], text: string | undefined): (string | undefined)[] | undefined {
   if (!Array.isArray(codings) || !isOptionalString(text)) return undefined;
-  let key = lengthPrefixed(text);
+  const key: (string | undefined)[] = [text];
   for (const c of codings) {
-    const k = codingKey(c);
-    if (k === undefined) return undefined;
-    key += k;
+    if (typeof c !== 'object' || c === null) return undefined;
+    const { system, code, display } = c;
+    if (!isOptionalString(system) || !isOptionalString(code) || !isOptionalString(display)) return undefined;
+    key.push(system, code, display);
   }
   return key;
 }
 
 function isOptionalString(v: unknown): v is string | undefined {
   return v === undefined || typeof v === 'string';
-}
-
-function lengthPrefixed(v: string | undefined): string {
-  return v === undefined ? '-' : `${v.length}:${v}`;
 }
 
 function withDisplay(code: TimelineCode, display: string | undefined): TimelineCode {

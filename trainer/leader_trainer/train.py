@@ -67,6 +67,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--no-visit-positions", action="store_true", help="LEADER-faithful: no visit position embedding")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale-note", default=None, help="manifest training.scale text")
+    ap.add_argument("--dataset-label", default=None,
+                    help="manifest training.dataset text (default: the dataset folder path)")
     ap.add_argument("--name", default="leader-student")
     ap.add_argument("--version", default="0.1.0")
     a = ap.parse_args(argv)
@@ -300,7 +302,7 @@ def build_manifest(args, ds: Dataset, cfg: ModelConfig, model: StudentModel, hea
     scale = args.scale_note or (f"{n_train + n_val + n_test} samples from {src.get('location', ds.directory)}; "
                                 "not for clinical use")
     training = {
-        "dataset": ds.directory,
+        "dataset": args.dataset_label or ds.directory,
         "scale": scale,
         "epochs": epochs_run,
         "bestEpoch": best_epoch,

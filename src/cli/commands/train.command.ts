@@ -41,12 +41,13 @@ export interface TrainCommandOptions {
   name?: string;
   modelVersion?: string;
   scaleNote?: string;
+  datasetLabel?: string;
   quiet?: boolean;
 }
 
 const PASS_THROUGH: [keyof TrainCommandOptions, string][] = [
   ['seed', '--seed'], ['batchSize', '--batch-size'], ['lr', '--lr'], ['patience', '--patience'], ['alpha', '--alpha'],
-  ['beta', '--beta'], ['threads', '--threads'], ['name', '--name'], ['modelVersion', '--version'], ['scaleNote', '--scale-note'],
+  ['beta', '--beta'], ['threads', '--threads'], ['name', '--name'], ['modelVersion', '--version'], ['scaleNote', '--scale-note'], ['datasetLabel', '--dataset-label'],
 ];
 
 export async function runTrainCommand(opts: TrainCommandOptions, extra: string[] = []): Promise<void> {
@@ -135,6 +136,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'model name in the manifest')
     .option('--model-version <v>', 'model version in the manifest')
     .option('--scale-note <text>', 'manifest training.scale (what the model was trained on)')
+    .option('--dataset-label <text>', 'manifest training.dataset (default: the dataset folder path)')
     .option('--quiet', 'no progress output')
     .argument('[trainerArgs...]', 'further trainer flags after `--`, passed unchanged')
     .action(async (extra: string[], opts: TrainCommandOptions) => {
