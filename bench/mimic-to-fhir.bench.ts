@@ -58,7 +58,7 @@ export async function buildScaledMimicIv(demoDir: string, targetDir: string, sca
     const source = path.join(demoDir, 'hosp', `${table}.csv.gz`);
     let header: string[] = [];
     const data: string[][] = [];
-    await streamCsvFile(source, { header: (h) => { header = h; }, row: (f) => { data.push(f); } });
+    await streamCsvFile(source, { header: (h) => { header = h; }, row: (f) => { data.push(f.slice()); } });
     const idCols = header.map((h, i) => (ID_COLUMNS.has(h) ? i : -1)).filter((i) => i >= 0);
     function* lines(): Generator<string> {
       yield header.join(',');

@@ -4,9 +4,15 @@ import { CliError } from '../common/cli-error';
 import { CsvParser, CsvSyntaxError } from './csv-parser';
 
 export interface CsvStreamHandlers {
-  /** The header line (lower-cased names: MIMIC-III's full release upper-cases them, the demo does not). */
-  header(columns: string[]): void;
-  /** One data record; its field count already matches the header. */
+  /**
+   * The header line (lower-cased names: MIMIC-III's full release upper-cases them, the demo does not).
+   * May return the field positions `row` reads: the other fields are then checked but handed as ''.
+   */
+  header(columns: string[]): Iterable<number> | void;
+  /**
+   * One data record; its field count already matches the header. The array is reused for the next
+   * record: copy it (`fields.slice()`) to keep it.
+   */
   row(fields: string[], line: number): void;
   /** Called after each input chunk: flush output here (the returned promise applies backpressure). */
   afterChunk?(): Promise<void> | void;
@@ -43,7 +49,7 @@ export async function streamCsvFile(file: string, handlers: CsvStreamHandlers): 
   let bytesRead = 0;
   raw.on('data', (chunk) => { bytesRead += chunk.length; });
   const gzip = file.endsWith('.gz');
-  const source = gzip ? raw.pipe(createGunzip({ chunkSize: 1 << 18 })) : raw;
+  const source = gzip ? raw.pipe(createGunzip({ chunkSize: 1 << 16 })) : raw;
   if (gzip) raw.on('error', (e) => source.destroy(e));
 
   let width = -1;
@@ -51,7 +57,7 @@ export async function streamCsvFile(file: string, handlers: CsvStreamHandlers): 
   const parser = new CsvParser((fields, line) => {
     if (width < 0) {
       width = fields.length;
-      handlers.header(fields.map((f) => f.trim().toLowerCase()));
+      parser.reuseRecords(width, handlers.header(fields.map((f) => f.trim().toLowerCase())) ?? undefined);
       return;
     }
     if (fields.length !== width) {

@@ -45,6 +45,35 @@ describe(CsvParser.name, () => {
     expect(single).toEqual(expected);
   });
 
+  it('with reused records and selected columns, gives the selected fields, real counts and lines for every chunking', () => {
+    const text = 'id,name,note\r\n1,"Smith, J","said ""no""\r\nthen left"\r\n2,Sjögren,\r\n"3","a\nb",x\n4,y';
+    const bytes = Buffer.from(text, 'utf8');
+    const expected = parseCsvText(text).slice(1).map((r) => ({ fields: [r.fields[0], '', r.fields[2]], line: r.line }));
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const got: Array<{ fields: string[]; line: number }> = [];
+      let first = true;
+      const sut = new CsvParser((fields, line) => {
+        if (first) { first = false; sut.reuseRecords(fields.length, [0, 2]); return; }
+        got.push({ fields: fields.slice(), line });
+      });
+      sut.pushBytes(bytes.subarray(0, cut));
+      sut.pushBytes(bytes.subarray(cut));
+      sut.end();
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('with reused records, hands a short or long record with its real field count', () => {
+    const counts: number[] = [];
+    const sut = new CsvParser((fields) => {
+      if (counts.length === 0) sut.reuseRecords(fields.length, [1]);
+      counts.push(fields.length);
+    });
+    sut.push('a,b,c\n1,2\n1,2,3,4\n1,2,3\n');
+    sut.end();
+    expect(counts).toEqual([3, 2, 4, 3]);
+  });
+
   it.each<[string, string, number, RegExp]>([
     ['unterminated quote', 'a,b\n1,"open\n2,3\n', 2, /unterminated/],
     ['text after closing quote', 'a,b\n"x"y,2\n', 2, /after a closing quote/],

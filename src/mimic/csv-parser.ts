@@ -24,8 +24,28 @@ export class CsvParser {
   private nextLine = 1;
   private readonly decoder = new StringDecoder('utf8');
   private started = false;
+  /** Fields to materialise (by position); others are scanned and validated but read as ''. */
+  private wanted: Uint8Array | undefined;
+  /** One array reused for every record once `reuseRecords` is called (no per-row allocation). */
+  private reused: string[] | undefined;
 
   constructor(private readonly onRecord: (fields: string[], line: number) => void) {}
+
+  /**
+   * From now on hand every record in one reused array (valid only during `onRecord`; copy it to keep
+   * it) and, when `columns` is given, slice out only those field positions: the others stay ''. The
+   * field count (`fields.length`) is always the record's real one. The per-field strings and arrays
+   * were most of this parser's garbage, and a converter reads about half of MIMIC's columns.
+   */
+  reuseRecords(width: number, columns?: Iterable<number>): void {
+    this.reused = new Array<string>(width).fill('');
+    if (columns) {
+      this.wanted = new Uint8Array(width);
+      for (const c of columns) if (c >= 0 && c < width) this.wanted[c] = 1;
+    } else {
+      this.wanted = undefined;
+    }
+  }
 
   /** Feed raw bytes (UTF-8; multi-byte characters split across chunks are handled). */
   pushBytes(chunk: Buffer): void {
@@ -63,31 +83,35 @@ export class CsvParser {
         line++;
         continue;
       }
-      const fields: string[] = [];
+      let fields = this.reused;
+      if (fields === undefined) fields = [];
+      const wanted = this.wanted;
+      let k = 0;
       for (;;) {
+        const keep = wanted === undefined || (k < wanted.length && wanted[k] === 1);
         c = s.charCodeAt(p);
         if (c === QUOTE) {
           let q = p + 1;
           let segment = q;
           let value = '';
           for (;;) {
-            const k = s.indexOf('"', q);
-            if (k === -1 || (k + 1 >= len && !final)) {
+            const e = s.indexOf('"', q);
+            if (e === -1 || (e + 1 >= len && !final)) {
               if (!final) { p = recordStart; line = recordLine; break records; }
               throw new CsvSyntaxError(recordLine, 'unterminated quoted field');
             }
-            if (s.charCodeAt(k + 1) === QUOTE) {
-              value += s.slice(segment, k + 1);
-              q = k + 2;
+            if (s.charCodeAt(e + 1) === QUOTE) {
+              if (keep) value += s.slice(segment, e + 1);
+              q = e + 2;
               segment = q;
               continue;
             }
-            value += s.slice(segment, k);
-            p = k + 1;
+            if (keep) value += s.slice(segment, e);
+            for (let nl = s.indexOf('\n', p + 1); nl !== -1 && nl < e; nl = s.indexOf('\n', nl + 1)) line++;
+            p = e + 1;
             break;
           }
-          for (let nl = value.indexOf('\n'); nl !== -1; nl = value.indexOf('\n', nl + 1)) line++;
-          fields.push(value);
+          fields[k++] = value;
           c = s.charCodeAt(p);
         } else {
           let j = p;
@@ -101,7 +125,7 @@ export class CsvParser {
             if (!final) { p = recordStart; line = recordLine; break records; }
             c = NaN;
           }
-          fields.push(s.slice(p, j));
+          fields[k++] = keep && j > p ? s.slice(p, j) : '';
           p = j;
         }
         if (c === COMMA) { p++; continue; }
@@ -114,6 +138,11 @@ export class CsvParser {
         }
         if (p >= len) break;
         throw new CsvSyntaxError(recordLine, 'unexpected character after a closing quote');
+      }
+      if (fields.length !== k) {
+        // Only a reused array can be longer; a short record is the caller's field-count error.
+        fields.length = k;
+        if (fields === this.reused) this.reused = undefined;
       }
       this.onRecord(fields, recordLine);
     }

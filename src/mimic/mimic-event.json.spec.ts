@@ -1,4 +1,4 @@
-import { conditionJson, jsonString, medicationRequestJson, MEDICATION_REQUEST_IDENTIFIER, procedureJson } from './mimic-event.json';
+import { conditionJson, jsonString, medicationRequestJson, MEDICATION_REQUEST_IDENTIFIER, procedureJson, type MedicationRequestParts } from './mimic-event.json';
 import { NdjsonWriter } from './ndjson-writer';
 
 describe('mimic-event.json', () => {
@@ -57,6 +57,54 @@ describe('mimic-event.json', () => {
       resourceType: 'MedicationRequest', id: 'm2', meta: expect.any(Object), status: 'unknown', intent: 'order',
       medicationReference: { reference: 'Medication/med2' }, subject: { reference: 'Patient/p2' },
     });
+  });
+});
+
+describe(medicationRequestJson.name, () => {
+  /** The object form the fast builder must serialise to, byte for byte. */
+  const reference = (p: MedicationRequestParts): string => {
+    const dosage: Record<string, unknown> = {};
+    if (p.strength !== '') dosage.text = p.strength;
+    if (p.route !== '') dosage.route = { coding: [{ system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: p.route }], text: p.route };
+    if (p.dose !== undefined) dosage.doseAndRate = [p.dose];
+    return JSON.stringify({
+      resourceType: 'MedicationRequest',
+      id: p.id,
+      meta: { profile: ['http://mimic.mit.edu/fhir/mimic/StructureDefinition/mimic-medication-request'] },
+      identifier: p.identifierValue === '' ? undefined : [{ system: p.identifierSystem, value: p.identifierValue }],
+      status: p.status,
+      intent: 'order',
+      medicationReference: { reference: `Medication/${p.medicationId}`, display: p.drug === '' ? undefined : p.drug },
+      subject: { reference: `Patient/${p.patientId}` },
+      encounter: p.encounterId === undefined ? undefined : { reference: `Encounter/${p.encounterId}` },
+      authoredOn: p.start,
+      dosageInstruction: Object.keys(dosage).length > 0 ? [dosage] : undefined,
+      dispenseRequest: p.start !== undefined || p.stop !== undefined ? { validityPeriod: { start: p.start, end: p.stop } } : undefined,
+    });
+  };
+
+  it('equals JSON.stringify of the object form for every combination of present and absent parts', () => {
+    const doses: MedicationRequestParts['dose'][] = [
+      undefined,
+      { doseQuantity: { value: 0.5 } },
+      { doseQuantity: { value: 25000, unit: 'UNIT "x"' } },
+      { doseRange: { low: { value: 1, unit: 'tab' }, high: { value: 2.25, unit: 'tab' } } },
+      { doseRange: { low: { value: 1e-7 }, high: { value: 1e21 } } },
+    ];
+    let n = 0;
+    for (let mask = 0; mask < 128; mask++) {
+      for (const dose of doses) {
+        const parts: MedicationRequestParts = {
+          id: 'id1', identifierSystem: mask & 1 ? MEDICATION_REQUEST_IDENTIFIER.rowId : MEDICATION_REQUEST_IDENTIFIER.pharmacyId,
+          identifierValue: mask & 2 ? '' : '4"2', status: mask & 1 ? 'unknown' : 'completed', medicationId: 'med', drug: mask & 4 ? '' : 'Sjögren\\ 😀',
+          patientId: 'pat', encounterId: mask & 8 ? undefined : 'enc', start: mask & 16 ? undefined : '2150-01-01T10:00:00Z',
+          stop: mask & 32 ? undefined : '2150-01-02', strength: mask & 64 ? '' : '5\tmg', route: mask & 1 ? '' : 'IV\n', dose,
+        };
+        expect(medicationRequestJson(parts)).toBe(reference(parts));
+        n++;
+      }
+    }
+    expect(n).toBe(640);
   });
 });
 

@@ -74,30 +74,62 @@ export const MEDICATION_REQUEST_IDENTIFIER = {
   rowId: `${MIMIC_IDENTIFIER}/medication-request-row-id`,
 };
 
-/** MedicationRequest for one prescriptions row; empty strings and undefined values are left out. */
+/** `{"value":n,"unit":u}` exactly as JSON.stringify writes a Quantity built as { value, unit? }. */
+function quantityJson(q: Quantity): string {
+  return q.unit === undefined ? `{"value":${numberJson(q.value!)}}` : `{"value":${numberJson(q.value!)},"unit":${jsonString(q.unit)}}`;
+}
+
+/** A number as JSON.stringify writes it (finite: the shortest round-trip form, as String(n); else null). */
+function numberJson(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+function doseJson(dose: { doseQuantity: Quantity } | { doseRange: Range }): string {
+  if ('doseQuantity' in dose) return `{"doseQuantity":${quantityJson(dose.doseQuantity)}}`;
+  return `{"doseRange":{"low":${quantityJson(dose.doseRange.low!)},"high":${quantityJson(dose.doseRange.high!)}}}`;
+}
+
+const IDENTIFIER_HEAD = {
+  [MEDICATION_REQUEST_IDENTIFIER.pharmacyId]: `,"identifier":[{"system":${j(MEDICATION_REQUEST_IDENTIFIER.pharmacyId)},"value":`,
+  [MEDICATION_REQUEST_IDENTIFIER.rowId]: `,"identifier":[{"system":${j(MEDICATION_REQUEST_IDENTIFIER.rowId)},"value":`,
+};
+
+/**
+ * MedicationRequest for one prescriptions row; empty strings and undefined values are left out.
+ * Plain concatenation only (no arrays, joins or JSON.stringify per row); mimic-event.json.spec.ts
+ * compares it with JSON.stringify of the equivalent object.
+ */
 export function medicationRequestJson(p: MedicationRequestParts): string {
   let s = `${MR_HEAD}"${p.id}"${MR_META}`;
-  if (p.identifierValue !== '') s += `,"identifier":[{"system":${j(p.identifierSystem)},"value":${jsonString(p.identifierValue)}}]`;
+  if (p.identifierValue !== '') {
+    const head = IDENTIFIER_HEAD[p.identifierSystem] ?? `,"identifier":[{"system":${j(p.identifierSystem)},"value":`;
+    s += `${head}${jsonString(p.identifierValue)}}]`;
+  }
   s += `,"status":"${p.status}","intent":"order","medicationReference":{"reference":"Medication/${p.medicationId}"`;
   if (p.drug !== '') s += `,"display":${jsonString(p.drug)}`;
   s += `},"subject":{"reference":"Patient/${p.patientId}"}`;
   if (p.encounterId !== undefined) s += `,"encounter":{"reference":"Encounter/${p.encounterId}"}`;
-  if (p.start !== undefined) s += `,"authoredOn":${jsonString(p.start)}`;
+  const start = p.start === undefined ? undefined : jsonString(p.start);
+  if (start !== undefined) s += `,"authoredOn":${start}`;
   if (p.strength !== '' || p.route !== '' || p.dose !== undefined) {
-    const parts: string[] = [];
-    if (p.strength !== '') parts.push(`"text":${jsonString(p.strength)}`);
+    let sep = ',"dosageInstruction":[{';
+    if (p.strength !== '') {
+      s += `${sep}"text":${jsonString(p.strength)}`;
+      sep = ',';
+    }
     if (p.route !== '') {
       const r = jsonString(p.route);
-      parts.push(`"route":{"coding":[{"system":${ROUTE_SYSTEM},"code":${r}}],"text":${r}}`);
+      s += `${sep}"route":{"coding":[{"system":${ROUTE_SYSTEM},"code":${r}}],"text":${r}}`;
+      sep = ',';
     }
-    if (p.dose !== undefined) parts.push(`"doseAndRate":[${j(p.dose)}]`);
-    s += `,"dosageInstruction":[{${parts.join(',')}}]`;
+    if (p.dose !== undefined) s += `${sep}"doseAndRate":[${doseJson(p.dose)}]`;
+    s += '}]';
   }
-  if (p.start !== undefined || p.stop !== undefined) {
-    s += `,"dispenseRequest":{"validityPeriod":{${[
-      p.start === undefined ? '' : `"start":${jsonString(p.start)}`,
-      p.stop === undefined ? '' : `"end":${jsonString(p.stop)}`,
-    ].filter((x) => x !== '').join(',')}}}`;
+  if (start !== undefined || p.stop !== undefined) {
+    s += ',"dispenseRequest":{"validityPeriod":{';
+    if (start !== undefined) s += `"start":${start}`;
+    if (p.stop !== undefined) s += `${start === undefined ? '' : ','}"end":${jsonString(p.stop)}`;
+    s += '}}';
   }
   return `${s}}`;
 }

@@ -134,7 +134,10 @@ class MimicConversion {
   private readonly lastAdmission = new Map<string, LastAdmission>();
   private readonly patientIds = new Map<string, string>();
   private readonly patientsInTable = new Set<string>();
-  private readonly titles = new Map<string, string>();
+  /** ICD long titles by undotted code, one map per kind and ICD version (no composite key per row). */
+  private readonly titles: Record<'dx9' | 'dx10' | 'px9' | 'px10', Map<string, string>> = {
+    dx9: new Map(), dx10: new Map(), px9: new Map(), px10: new Map(),
+  };
   private readonly medications = new Map<string, string>();
   private readonly isIV: boolean;
 
@@ -176,11 +179,24 @@ class MimicConversion {
 
   // ---- tables -------------------------------------------------------------------------------
 
-  private async stream(table: string, file: string, onHeader: (header: string[]) => (fields: string[], line: number) => void): Promise<void> {
+  /**
+   * Stream one table. `onHeader` resolves column positions and returns the row handler; only the
+   * columns it resolved (any record of positions, e.g. columnIndex's, plus `extra`) are sliced out
+   * of each record, the rest is read as ''.
+   */
+  private async stream(
+    table: string,
+    file: string,
+    onHeader: (header: string[]) => { columns: Record<string, number>; row: (fields: string[], line: number) => void },
+  ): Promise<void> {
     const bar = this.progress?.bar(table, await fileSize(file), 'bytes');
     let onRow: ((fields: string[], line: number) => void) | undefined;
     const rows = await streamCsvFile(file, {
-      header: (h) => { onRow = onHeader(h); },
+      header: (h) => {
+        const handler = onHeader(h);
+        onRow = handler.row;
+        return Object.values(handler.columns);
+      },
       row: (f, line) => onRow!(f, line),
       afterChunk: () => this.flushIfFull(),
       progress: (bytes) => bar?.update(bytes),
@@ -200,7 +216,7 @@ class MimicConversion {
         ['subject_id', 'hadm_id', 'admittime', 'dischtime', 'admission_type', 'insurance', 'language', 'marital_status'] as const,
         ['race', 'ethnicity', 'admission_location', 'discharge_location'] as const);
       const raceCol = c.race >= 0 ? c.race : c.ethnicity;
-      return (f, line) => {
+      return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         const hadm = f[c.hadm_id].trim();
         if (subject === '' || hadm === '') return this.report.drop(table, 'missing subject_id or hadm_id', line);
@@ -248,7 +264,7 @@ class MimicConversion {
           period: start || end ? { start, end } : undefined,
           hospitalization: admitSource || discharge ? hospitalization : undefined,
         });
-      };
+      } };
     });
   }
 
@@ -258,7 +274,7 @@ class MimicConversion {
       const c = columnIndex(file, header, ['subject_id', 'gender'] as const, ['anchor_age', 'anchor_year', 'dob', 'dod'] as const);
       if (this.isIV && (c.anchor_age < 0 || c.anchor_year < 0)) throw new CliError(`${file}:1: missing column 'anchor_age' or 'anchor_year'`);
       if (!this.isIV && c.dob < 0) throw new CliError(`${file}:1: missing column 'dob'`);
-      return (f, line) => {
+      return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
         if (this.patientsInTable.has(subject)) return this.report.drop(table, 'duplicate subject_id', line);
@@ -290,7 +306,7 @@ class MimicConversion {
           maritalStatus: last ? maritalStatus(last.maritalStatus) : undefined,
           communication: lang ? [{ language: lang }] : undefined,
         });
-      };
+      } };
     });
     let missing = 0;
     for (const subject of this.lastAdmission.keys()) if (!this.patientsInTable.has(subject)) missing++;
@@ -302,10 +318,13 @@ class MimicConversion {
     await this.stream(table, file, (header) => {
       const code = header.includes('icd_code') ? 'icd_code' : 'icd9_code';
       const c = columnIndex(file, header, [code, 'long_title'] as const, ['icd_version'] as const);
-      return (f) => {
+      return { columns: c, row: (f) => {
         const version = c.icd_version >= 0 ? f[c.icd_version].trim() : '9';
-        this.titles.set(`${kind}${version}|${undotIcd(f[c[code]])}`, f[c.long_title].trim());
-      };
+        // Only ICD-9 and ICD-10 titles can be looked up: event rows of other versions are dropped.
+        const titles = version === '9' ? (kind === 'dx' ? this.titles.dx9 : this.titles.px9)
+          : version === '10' ? (kind === 'dx' ? this.titles.dx10 : this.titles.px10) : undefined;
+        titles?.set(undotIcd(f[c[code]]), f[c.long_title].trim());
+      } };
     });
   }
 
@@ -316,7 +335,7 @@ class MimicConversion {
       const code = this.isIV ? 'icd_code' : 'icd9_code';
       const c = columnIndex(file, header, ['subject_id', 'hadm_id', 'seq_num', code] as const, ['icd_version'] as const);
       if (this.isIV && c.icd_version < 0) throw new CliError(`${file}:1: missing column 'icd_version'`);
-      return (f, line) => {
+      return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         const icd = undotIcd(f[c[code]]);
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
@@ -325,13 +344,13 @@ class MimicConversion {
         if (version !== '9' && version !== '10') return this.report.drop(table, 'icd_version neither 9 nor 10', line);
         const hadm = f[c.hadm_id].trim();
         const id = this.eventId('Condition', `${hadm}-${f[c.seq_num].trim()}-${icd}`, repeats);
-        const display = this.titles.get(`dx${version}|${icd}`);
+        const display = (version === '9' ? this.titles.dx9 : this.titles.dx10).get(icd);
         const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.diagnosisIcd9 : MIMIC_SYSTEM.diagnosisIcd10, code: icd, display };
         const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Diagnosis(icd), display }
           : { system: SYSTEM.icd10cm, code: dotIcd10Diagnosis(icd), display };
         this.writers.Condition.addLine(conditionJson(id, local, standard, this.eventPatientId(subject, table, line), this.encounterId(hadm, table, line)));
-      };
+      } };
     });
   }
 
@@ -342,7 +361,7 @@ class MimicConversion {
       const code = this.isIV ? 'icd_code' : 'icd9_code';
       const c = columnIndex(file, header, ['subject_id', 'hadm_id', 'seq_num', code] as const, ['icd_version', 'chartdate'] as const);
       if (this.isIV && c.icd_version < 0) throw new CliError(`${file}:1: missing column 'icd_version'`);
-      return (f, line) => {
+      return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         const icd = undotIcd(f[c[code]]);
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
@@ -351,7 +370,7 @@ class MimicConversion {
         if (version !== '9' && version !== '10') return this.report.drop(table, 'icd_version neither 9 nor 10', line);
         const hadm = f[c.hadm_id].trim();
         const id = this.eventId('Procedure', `${hadm}-${f[c.seq_num].trim()}-${icd}`, repeats);
-        const display = this.titles.get(`px${version}|${icd}`);
+        const display = (version === '9' ? this.titles.px9 : this.titles.px10).get(icd);
         const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.procedureIcd9 : MIMIC_SYSTEM.procedureIcd10, code: icd, display };
         const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Procedure(icd), display }
@@ -363,7 +382,7 @@ class MimicConversion {
         this.writers.Procedure.addLine(
           procedureJson(id, local, standard, this.eventPatientId(subject, table, line), this.encounterId(hadm, table, line), performed),
         );
-      };
+      } };
     });
   }
 
@@ -379,7 +398,7 @@ class MimicConversion {
       const stopName = c.stoptime >= 0 ? 'stoptime' : 'enddate';
       if (startCol < 0 || stopCol < 0) throw new CliError(`${file}:1: missing column 'starttime'/'startdate' or 'stoptime'/'enddate'`);
       if (this.isIV ? c.pharmacy_id < 0 : c.row_id < 0) throw new CliError(`${file}:1: missing column '${this.isIV ? 'pharmacy_id' : 'row_id'}'`);
-      return (f, line) => {
+      return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
         const drug = f[c.drug].trim();
@@ -429,7 +448,7 @@ class MimicConversion {
           route: f[c.route].trim(),
           dose: parseDose(f[c.dose_val_rx], f[c.dose_unit_rx]),
         }));
-      };
+      } };
     });
   }
 

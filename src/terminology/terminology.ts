@@ -137,10 +137,11 @@ export class Terminology implements TerminologyLookup {
     return this;
   }
 
-  // Serving looks the same codes up for every request: remember results by input (frozen, shared).
+  // Serving looks the same diagnosis and procedure codes up for every request: remember results by
+  // input (frozen, shared). Medications are not memoised: their keys (five codings and a name) cost
+  // as much to look up as the classing itself, and the timeline already classes each Medication once.
   private readonly diagnosisMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
   private readonly procedureMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
-  private readonly medicationMemo = new LookupMemo<{ atc3: readonly string[]; source: Atc3Source }>(MEMO_ENTRIES);
 
   diagnosis(coding: Coding): TimelineCode | undefined {
     return memoised(this.diagnosisMemo, codingKey(coding), () => this.diagnosisOf(coding));
@@ -196,18 +197,6 @@ export class Terminology implements TerminologyLookup {
    * `text`, then coding displays). MIMIC formulary codes have no map and are skipped.
    */
   medicationAtc3WithSource(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
-    const key = medicationKey(codings, text);
-    let hit = key === undefined ? undefined : this.medicationMemo.get(key);
-    if (hit === undefined) {
-      const computed = this.medicationAtc3Of(codings, text);
-      if (key === undefined) return computed;
-      hit = { atc3: Object.freeze([...computed.atc3]), source: computed.source };
-      this.medicationMemo.set(key, hit);
-    }
-    return { atc3: [...hit.atc3], source: hit.source };
-  }
-
-  private medicationAtc3Of(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
     const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
       codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
     const found = new Set<string>();
@@ -410,19 +399,6 @@ function codingKey(c: Coding): (string | undefined)[] | undefined {
   const { system, code, display } = c;
   if (!isOptionalString(system) || !isOptionalString(code) || !isOptionalString(display)) return undefined;
   return [system, code, display];
-}
-
-/** `text`, then three parts per coding (so codings lists of different lengths never share a key). */
-function medicationKey(codings: Coding[], text: string | undefined): (string | undefined)[] | undefined {
-  if (!Array.isArray(codings) || !isOptionalString(text)) return undefined;
-  const key: (string | undefined)[] = [text];
-  for (const c of codings) {
-    if (typeof c !== 'object' || c === null) return undefined;
-    const { system, code, display } = c;
-    if (!isOptionalString(system) || !isOptionalString(code) || !isOptionalString(display)) return undefined;
-    key.push(system, code, display);
-  }
-  return key;
 }
 
 function isOptionalString(v: unknown): v is string | undefined {
