@@ -20,6 +20,13 @@ export interface CsvStreamHandlers {
   progress?(bytesRead: number): void;
 }
 
+/**
+ * Decompressed chunk size. At 64 KiB each chunk's decoded text is an ordinary young-generation
+ * string; from 128 KiB on, V8 puts it in large-object space, where it lingers until a full GC: with
+ * 256 KiB chunks peak RSS grew from 150 to 280 MiB between ×10 and ×30 inputs, at no gain in speed.
+ */
+const PARSE_CHUNK = 1 << 16;
+
 /** Size on disk, for progress totals; a missing or unreadable file is a CliError naming it. */
 export async function fileSize(file: string): Promise<number> {
   try {
@@ -39,17 +46,17 @@ export async function fileSize(file: string): Promise<number> {
  * Returns the number of data records.
  */
 export async function streamCsvFile(file: string, handlers: CsvStreamHandlers): Promise<number> {
+  const gzip = file.endsWith('.gz');
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, 'r');
   } catch (e) {
     throw new CliError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const raw = handle.createReadStream({ highWaterMark: 1 << 20, autoClose: true });
+  const raw = handle.createReadStream({ highWaterMark: gzip ? 1 << 20 : PARSE_CHUNK, autoClose: true });
   let bytesRead = 0;
   raw.on('data', (chunk) => { bytesRead += chunk.length; });
-  const gzip = file.endsWith('.gz');
-  const source = gzip ? raw.pipe(createGunzip({ chunkSize: 1 << 16 })) : raw;
+  const source = gzip ? raw.pipe(createGunzip({ chunkSize: PARSE_CHUNK })) : raw;
   if (gzip) raw.on('error', (e) => source.destroy(e));
 
   let width = -1;

@@ -72,6 +72,9 @@ export class CsvParser {
     const len = s.length;
     let p = 0;
     let line = this.nextLine;
+    // Positions of the next quote and CR at or after p (len when none), refreshed once p passes them.
+    let nextQuote = -1;
+    let nextCr = -1;
     records: while (p < len) {
       const recordStart = p;
       const recordLine = line;
@@ -87,6 +90,28 @@ export class CsvParser {
       if (fields === undefined) fields = [];
       const wanted = this.wanted;
       let k = 0;
+      // Fast path, nearly every MIMIC record: no quote and no CR before the LF, so the record is split
+      // with indexOf (native scans) instead of the per-character loop below, which handles the rest.
+      if (nextQuote < p) { nextQuote = s.indexOf('"', p); if (nextQuote === -1) nextQuote = len; }
+      if (nextCr < p) { nextCr = s.indexOf('\r', p); if (nextCr === -1) nextCr = len; }
+      const lf = s.indexOf('\n', p);
+      if (lf !== -1 && lf < nextQuote && lf < nextCr) {
+        for (;;) {
+          let comma = s.indexOf(',', p);
+          if (comma === -1 || comma > lf) comma = lf;
+          fields[k] = (wanted === undefined || (k < wanted.length && wanted[k] === 1)) && comma > p ? s.slice(p, comma) : '';
+          k++;
+          p = comma + 1;
+          if (comma === lf) break;
+        }
+        line++;
+        if (fields.length !== k) {
+          fields.length = k;
+          if (fields === this.reused) this.reused = undefined;
+        }
+        this.onRecord(fields, recordLine);
+        continue;
+      }
       for (;;) {
         const keep = wanted === undefined || (k < wanted.length && wanted[k] === 1);
         c = s.charCodeAt(p);

@@ -140,6 +140,8 @@ class MimicConversion {
   };
   private readonly medications = new Map<string, string>();
   private readonly isIV: boolean;
+  /** The last event row's known patient and admission (only hits are kept, so warnings still repeat per row). */
+  private readonly lastEvent = { subject: '', patientId: '', hadm: '', encounterId: '' };
 
   constructor(private readonly layout: MimicLayout, private readonly dir: string, private readonly progress?: MimicProgress) {
     this.ids = new MimicIds(layout.dataset);
@@ -398,6 +400,7 @@ class MimicConversion {
       const stopName = c.stoptime >= 0 ? 'stoptime' : 'enddate';
       if (startCol < 0 || stopCol < 0) throw new CliError(`${file}:1: missing column 'starttime'/'startdate' or 'stoptime'/'enddate'`);
       if (this.isIV ? c.pharmacy_id < 0 : c.row_id < 0) throw new CliError(`${file}:1: missing column '${this.isIV ? 'pharmacy_id' : 'row_id'}'`);
+      let last = { drug: '', formulary: '', ndc: '', gsn: '', medicationId: '' }; // never matches: such rows are dropped
       return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
@@ -409,12 +412,21 @@ class MimicConversion {
         if (drug === '' && formulary === '' && !hasNdc && gsn === '') return this.report.drop(table, 'prescription without drug name or code', line);
         const hadm = f[c.hadm_id].trim();
 
-        const medKey = `${drug}|${formulary}|${ndc}|${gsn}`;
-        let medicationId = this.medications.get(medKey);
-        if (medicationId === undefined) {
-          medicationId = this.ids.id('Medication', medKey);
-          this.medications.set(medKey, medicationId);
-          this.writers.Medication.add(medicationResource(medicationId, drug, formulary, ndc, hasNdc, gsn));
+        // Most rows repeat the previous row's medication (MIMIC lists an order's doses together):
+        // comparing four strings is cheaper than building and hashing the key.
+        let medicationId: string;
+        if (drug === last.drug && formulary === last.formulary && ndc === last.ndc && gsn === last.gsn) {
+          medicationId = last.medicationId;
+        } else {
+          const medKey = `${drug}|${formulary}|${ndc}|${gsn}`;
+          let known = this.medications.get(medKey);
+          if (known === undefined) {
+            known = this.ids.id('Medication', medKey);
+            this.medications.set(medKey, known);
+            this.writers.Medication.add(medicationResource(known, drug, formulary, ndc, hasNdc, gsn));
+          }
+          medicationId = known;
+          last = { drug, formulary, ndc, gsn, medicationId };
         }
 
         // MIMIC-IV pharmacy_id repeats across the rows of a multi-drug order, so the drug joins the key;
@@ -465,11 +477,16 @@ class MimicConversion {
 
   /** Patient id for an event row; warns when the subject has no patients row (the reference would dangle). */
   private eventPatientId(subject: string, table: string, line: number): string {
+    // Event tables list a patient's rows together: remember the last (known) subject's id.
+    if (subject === this.lastEvent.subject) return this.lastEvent.patientId;
     if (!this.patientsInTable.has(subject)) {
       this.report.warn(table, 'subject_id not in patients (subject reference dangles)', line);
       return this.ids.id('Patient', subject);
     }
-    return this.patientId(subject);
+    const id = this.patientId(subject);
+    this.lastEvent.subject = subject;
+    this.lastEvent.patientId = id;
+    return id;
   }
 
   private encounterId(hadm: string, table: string, line: number): string | undefined {
@@ -477,11 +494,14 @@ class MimicConversion {
       if (table !== 'prescriptions') this.report.warn(table, 'no hadm_id (resource without encounter)', line);
       return undefined;
     }
+    if (hadm === this.lastEvent.hadm) return this.lastEvent.encounterId;
     const admission = this.admissions.get(hadm);
     if (!admission) {
       this.report.warn(table, 'hadm_id not in admissions (encounter left out)', line);
       return undefined;
     }
+    this.lastEvent.hadm = hadm;
+    this.lastEvent.encounterId = admission.encounterId;
     return admission.encounterId;
   }
 

@@ -36,6 +36,22 @@ describe(Terminology.name, () => {
     it('prefers the coding display over the terminology title', () => {
       expect(sut.diagnosis({ system: SYSTEM.icd10cm, code: 'E119', display: 'T2DM' })).toEqual({ token: 'icd10cm:E11.9', system: SYSTEM.icd10cm, code: 'E11.9', display: 'T2DM' });
     });
+
+    it('answers repeated lookups from its memo with frozen codes, keeping an empty display apart from none', () => {
+      const first = sut.diagnosis({ system: MIMIC_SYSTEM.diagnosisIcd9, code: '4019' });
+      const again = sut.diagnosis({ system: MIMIC_SYSTEM.diagnosisIcd9, code: '4019' });
+      expect(again).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(sut.diagnosis({ system: MIMIC_SYSTEM.diagnosisIcd9, code: '4019', display: '' })).toEqual({ token: 'icd9cm:401.9', system: SYSTEM.icd9cm, code: '401.9' });
+      expect(sut.diagnosis({ system: MIMIC_SYSTEM.diagnosisIcd9, code: '4019' })?.display).toBe('Unspecified essential hypertension');
+      expect(sut.procedure({ system: MIMIC_SYSTEM.procedureIcd9, code: '3893' })).toBe(sut.procedure({ system: MIMIC_SYSTEM.procedureIcd9, code: '3893' }));
+    });
+
+    it('still rejects a non-string code (not memoised)', () => {
+      const coding = { system: SYSTEM.icd10cm, code: 119 } as unknown as Coding;
+      expect(() => sut.diagnosis(coding)).toThrow(TypeError);
+      expect(() => sut.diagnosis(coding)).toThrow(TypeError);
+    });
   });
 
   describe('procedure', () => {

@@ -110,12 +110,13 @@ export class PrefetchResolver {
     }
     const patient: Patient = patients[0] ?? { resourceType: 'Patient', id: patientId };
     const medications: Medication[] = [];
+    const isPatient = patientReferenceTest(patientId);
     const pick = <T extends Resource>(key: PrefetchKey): T[] => {
       const out: T[] = [];
       for (const r of byKey[key]) {
         if (r.resourceType === 'Medication') medications.push(r as Medication);
         else if (r.resourceType === PREFETCH_KEYS[key]) {
-          if (!belongsTo(r, patientId)) throw new PrefetchInvalidError(`prefetch '${key}' holds ${r.resourceType} of another patient`);
+          if (!belongsTo(r, isPatient)) throw new PrefetchInvalidError(`prefetch '${key}' holds ${r.resourceType} of another patient`);
           out.push(r as T);
         }
       }
@@ -164,9 +165,13 @@ export class PrefetchResolver {
   private async resolveMedications(resources: PatientResources, client: PrefetchFhirClient | undefined): Promise<number> {
     const known = new Set(resources.medications.map((m) => `Medication/${m.id}`));
     const wanted = new Set<string>();
+    // Requests repeat the same few references: look at each distinct one once.
+    const seen = new Set<string>();
     for (const mr of resources.medicationRequests) {
       const ref = mr.medicationReference?.reference;
-      if (!ref || ref.startsWith('#')) continue;
+      if (!ref || seen.has(ref)) continue;
+      seen.add(ref);
+      if (ref.startsWith('#')) continue;
       const rel = /(Medication\/[^/]+)$/.exec(ref)?.[1];
       if (rel && !known.has(rel)) wanted.add(rel);
     }
@@ -203,11 +208,18 @@ function isFailure(value: unknown): boolean {
     && entries.some((e) => ((e.resource as { issue?: { severity?: string }[] }).issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal'));
 }
 
-function belongsTo(r: Resource, patientId: string): boolean {
+function belongsTo(r: Resource, isPatient: (reference: string) => boolean): boolean {
   const ref = (r as { subject?: { reference?: string }; patient?: { reference?: string } }).subject?.reference
     ?? (r as { patient?: { reference?: string } }).patient?.reference;
   if (ref === undefined) return true;
-  return ref === `Patient/${patientId}` || ref.endsWith(`/Patient/${patientId}`);
+  return isPatient(ref);
+}
+
+/** Whether a reference names the context's patient (relative or absolute); the spellings are built once per request. */
+function patientReferenceTest(patientId: string): (reference: string) => boolean {
+  const relative = `Patient/${patientId}`;
+  const absoluteTail = `/Patient/${patientId}`;
+  return (ref) => ref === relative || ref.endsWith(absoluteTail);
 }
 
 function describeFetchError(e: unknown): string {
