@@ -1,6 +1,6 @@
 import { DdiIndex } from '../../recommend/ddi-index';
 import { recommend } from '../../recommend/recommend';
-import { buildCards, fitSummary, MAX_SUMMARY } from './card.builder';
+import { buildCards, fitSummary, MAX_SUGGESTIONS, MAX_SUMMARY } from './card.builder';
 
 describe(buildCards.name, () => {
   let n = 0;
@@ -36,6 +36,19 @@ describe(buildCards.name, () => {
     expect(card.suggestions).toBeUndefined();
     const none = recommend({ labels: ['A02B'], probs: [0.1], threshold: 0.4, orderedAtc3: [], draftedAtc3: [], ddi: new DdiIndex([]), className: () => undefined, priorVisits: 0 });
     expect(buildCards(none, { ...ctx, hook: 'order-select' })).toEqual([]);
+  });
+
+  it('offers one-click orders for the most likely classes only, and lists every class in the detail', () => {
+    const labels = Array.from({ length: MAX_SUGGESTIONS + 5 }, (_, i) => `A${String(i).padStart(2, '0')}A`);
+    const many = recommend({
+      labels, probs: labels.map((_, i) => 0.99 - i * 0.01), threshold: 0.4, orderedAtc3: [], draftedAtc3: [],
+      ddi: new DdiIndex([]), className: () => undefined, priorVisits: 2,
+    });
+    const [card] = buildCards(many, { ...ctx, hook: 'order-select' });
+    expect(card.suggestions!.map((s) => s.actions![0].resource)).toHaveLength(MAX_SUGGESTIONS);
+    expect((card.suggestions![0].actions![0].resource as { medicationCodeableConcept: { coding: { code: string }[] } }).medicationCodeableConcept.coding[0].code).toBe('A00A');
+    for (const code of labels) expect(card.detail).toContain(code);
+    expect(card.detail).toContain(`${MAX_SUGGESTIONS} most likely of these ${labels.length} classes`);
   });
 
   it('keeps summaries under 140 characters', () => {

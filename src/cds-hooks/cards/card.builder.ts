@@ -3,6 +3,13 @@ import { SYSTEM } from '../../terminology/code-systems';
 import type { ClassInteraction, RankedClass, Recommendation } from '../../recommend/recommendation.types';
 import type { CdsCard, CdsCoding, CdsHookName, CdsSource, CdsSuggestion } from '../cds-hooks.types';
 
+/**
+ * One-click suggestions per card: the most likely classes first. A demo-scale model passes its
+ * threshold for 20+ classes; a clinician does not act on a list that long. The detail still lists
+ * every class above the threshold.
+ */
+export const MAX_SUGGESTIONS = 10;
+
 /** Longest summary emitted (the spec asks for fewer than 140 characters). */
 export const MAX_SUMMARY = 139;
 
@@ -51,13 +58,14 @@ function suggestedCard(rec: Recommendation, ctx: CardContext): CdsCard {
     detail: detailOf([
       `The model expects ${n === 1 ? 'this class' : 'these classes'} at this visit and ${n === 1 ? 'it is' : 'they are'} not yet ordered or drafted:`,
       classList(rec.suggested),
+      cappedLine(rec),
       thresholdLine(rec),
       historyLine(rec),
       ctx.caveat,
     ]),
     indicator: 'info',
     source: ctx.source,
-    suggestions: rec.suggested.map((c) => createSuggestion(c, ctx)),
+    suggestions: suggestionsOf(rec, ctx),
     selectionBehavior: 'any',
     overrideReasons: OVERRIDE_REASONS,
   };
@@ -83,7 +91,7 @@ function reconciliationCard(rec: Recommendation, ctx: CardContext): CdsCard {
     overrideReasons: OVERRIDE_REASONS,
   };
   if (rec.suggested.length > 0) {
-    card.suggestions = rec.suggested.map((c) => createSuggestion(c, ctx));
+    card.suggestions = suggestionsOf(rec, ctx);
     card.selectionBehavior = 'any';
   }
   return card;
@@ -124,6 +132,10 @@ function interactionCard(interactions: ClassInteraction[], ctx: CardContext): Cd
   };
 }
 
+function suggestionsOf(rec: Recommendation, ctx: CardContext): CdsSuggestion[] {
+  return rec.suggested.slice(0, MAX_SUGGESTIONS).map((c) => createSuggestion(c, ctx));
+}
+
 function createSuggestion(c: RankedClass, ctx: CardContext): CdsSuggestion {
   const label = c.name ? `${capitalise(c.name)} (ATC ${c.atc3})` : `ATC class ${c.atc3}`;
   const resource: MedicationRequest = {
@@ -159,6 +171,11 @@ function detailOf(lines: (string | undefined)[]): string {
 
 function classList(classes: RankedClass[]): string {
   return classes.map((c) => `- ${describe(c)}${c.probability !== undefined ? `: ${percent(c.probability)}` : ''}`).join('\n');
+}
+
+function cappedLine(rec: Recommendation): string | undefined {
+  const n = rec.suggested.length;
+  return n > MAX_SUGGESTIONS ? `One-click orders are offered for the ${MAX_SUGGESTIONS} most likely of these ${n} classes.` : undefined;
 }
 
 function thresholdLine(rec: Recommendation): string {
