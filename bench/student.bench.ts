@@ -4,7 +4,9 @@
  * MIMIC-IV scale from the trainer's own bench (trainer/leader_trainer/bench.py), next to the
  * reference student's cost on a 2-core CPU (leader.md §9: 1.37 s/step, 16 ms/patient).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +15,7 @@ import type { StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
 import { readDataset } from '../src/training/dataset.reader';
 import { packageRoot, trainerPython } from '../src/training/train.launcher';
+import { sharedDataDir } from '../src/common/package-root';
 
 /** The official student on 2 cores with OpenBLAS (leader.md §9). */
 export const REFERENCE = { trainStepSeconds: 1.37, inferBatch1Ms: 16, inferBatch32Ms: 560 };
@@ -65,12 +68,30 @@ async function timeInference(model: StudentModel, samples: StudentSample[], batc
   return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), perSecond: (iterations * batchSize) / totalS };
 }
 
+/**
+ * The MIMIC-IV demo dataset built by the project's own pipeline (mimic-to-fhir → dataset, seed 42,
+ * as `npm run train:default` does), in a temporary folder; undefined when the demo is not there.
+ */
+function buildDemoDataset(workDir: string): string | undefined {
+  const source = path.join(sharedDataDir(), 'mimic-iv-demo-2.2');
+  const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  try {
+    execFileSync(process.execPath, [cli, 'mimic-to-fhir', '--source', source, '--out', path.join(workDir, 'fhir')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    execFileSync(process.execPath, [cli, 'dataset', '--fhir', path.join(workDir, 'fhir'), '--out', path.join(workDir, 'ds'), '--seed', '42'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    return path.join(workDir, 'ds');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the trainer's bench and returns its JSON-lines records. */
-function runTrainerBench(): Promise<Record<string, unknown>[]> {
+function runTrainerBench(datasetDir: string | undefined): Promise<Record<string, unknown>[]> {
   return new Promise((resolve, reject) => {
     // LEADER_BENCH_TRAIN_STEPS times N steps and extrapolates the epoch (default: a full epoch).
     const steps = process.env.LEADER_BENCH_TRAIN_STEPS ? ['--steps', process.env.LEADER_BENCH_TRAIN_STEPS] : [];
-    const child = spawn(trainerPython(), ['-m', 'trainer.leader_trainer.bench', ...steps], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+    // The demo's 100 patients × 90 ≈ MIMIC-IV's 8.9 k (leader.md §1.6); without the demo, synthetic data of MIMIC-IV size.
+    const data = datasetDir ? ['--dataset', datasetDir, '--replicate', '90'] : [];
+    const child = spawn(trainerPython(), ['-m', 'trainer.leader_trainer.bench', ...steps, ...data], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
     const records: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
@@ -89,14 +110,24 @@ const fmt = (x: number, d = 2) => x.toFixed(d);
 
 export async function runStudentBench(modelDir = process.env.LEADER_MODEL_DIR ?? path.join(packageRoot(), 'models', 'default')): Promise<void> {
   console.log(`\n== student (${modelDir}) ==`);
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'leader-student-bench-'));
+  try {
+    await benchStudent(modelDir, workDir);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function benchStudent(modelDir: string, workDir: string): Promise<void> {
+  const demoDataset = process.env.LEADER_BENCH_DATASET ?? buildDemoDataset(workDir);
   const model = await StudentModel.load(modelDir, { intraOpNumThreads: 1 });
   try {
     const parity = JSON.parse(await fs.readFile(path.join(modelDir, 'parity.json'), 'utf8')) as { cases: { name: string; inputs: Record<string, ParityTensor> }[] };
-    // LEADER_BENCH_DATASET (a `leader dataset` folder with the model's vocabulary) gives every real
-    // sample; otherwise the batched parity case's real test samples are cycled.
-    const datasetDir = process.env.LEADER_BENCH_DATASET;
-    const dataset = datasetDir ? await readDataset(datasetDir) : undefined;
-    if (dataset && dataset.manifest.vocabHash !== model.manifest.vocabHash) throw new Error(`LEADER_BENCH_DATASET ${datasetDir}: vocabulary differs from the model's`);
+    // The demo dataset (or LEADER_BENCH_DATASET) gives every real sample when its vocabulary is the
+    // model's; otherwise the batched parity case's real test samples are cycled.
+    const candidate = demoDataset ? await readDataset(demoDataset) : undefined;
+    const dataset = candidate && candidate.manifest.vocabHash === model.manifest.vocabHash ? candidate : undefined;
+    const datasetDir = dataset ? demoDataset : undefined;
     const samples = dataset
       ? dataset.samples.map((s) => s.student)
       : samplesFromParity(parity.cases.filter((c) => c.name.startsWith('batch-')));
@@ -110,10 +141,10 @@ export async function runStudentBench(modelDir = process.env.LEADER_MODEL_DIR ??
     await model.release();
   }
 
-  console.log('training (PyTorch, trainer/leader_trainer/bench.py, synthetic data at MIMIC-IV scale ≈ 8.9 k patients)');
+  console.log(`training (PyTorch, trainer/leader_trainer/bench.py, ${demoDataset ? 'the MIMIC-IV demo dataset replicated ×90 ≈ MIMIC-IV\'s 8.9 k patients' : 'synthetic data at MIMIC-IV scale ≈ 8.9 k patients'})`);
   let records: Record<string, unknown>[];
   try {
-    records = await runTrainerBench();
+    records = await runTrainerBench(demoDataset);
   } catch (e) {
     console.log(`  not measured: ${(e as Error).message}`);
     return;
