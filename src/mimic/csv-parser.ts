@@ -17,7 +17,9 @@ export class CsvSyntaxError extends Error {
  * Incremental RFC 4180 parser: quoted fields, doubled quotes, embedded newlines, CRLF or LF (or CR)
  * record ends. Feed it chunks in order; every complete record is handed to `onRecord` with the line
  * it starts on, and only the unfinished tail of the input is kept, so memory stays at one chunk plus
- * one record. Blank lines are skipped (they are not records). No regular expressions: this runs per byte.
+ * one record. Blank lines are skipped (they are not records). No regular expressions: this runs per
+ * byte; records without CR, embedded newlines or doubled quotes (nearly all of MIMIC) are split with
+ * indexOf, a native scan, and only the rest goes through a per-character loop.
  */
 export class CsvParser {
   private pending = '';
@@ -90,27 +92,44 @@ export class CsvParser {
       if (fields === undefined) fields = [];
       const wanted = this.wanted;
       let k = 0;
-      // Fast path, nearly every MIMIC record: no quote and no CR before the LF, so the record is split
-      // with indexOf (native scans) instead of the per-character loop below, which handles the rest.
-      if (nextQuote < p) { nextQuote = s.indexOf('"', p); if (nextQuote === -1) nextQuote = len; }
+      // Fast path, nearly every MIMIC record: no CR before the LF and no quoted field that holds a
+      // newline or a doubled quote. Fields are then found with indexOf (native scans); anything else,
+      // errors included, restarts the record in the per-character loop below.
       if (nextCr < p) { nextCr = s.indexOf('\r', p); if (nextCr === -1) nextCr = len; }
       const lf = s.indexOf('\n', p);
-      if (lf !== -1 && lf < nextQuote && lf < nextCr) {
+      if (lf !== -1 && lf < nextCr) {
+        let done = false;
         for (;;) {
-          let comma = s.indexOf(',', p);
-          if (comma === -1 || comma > lf) comma = lf;
-          fields[k] = (wanted === undefined || (k < wanted.length && wanted[k] === 1)) && comma > p ? s.slice(p, comma) : '';
-          k++;
-          p = comma + 1;
-          if (comma === lf) break;
+          const keep = wanted === undefined || (k < wanted.length && wanted[k] === 1);
+          let end: number;
+          if (s.charCodeAt(p) === QUOTE) {
+            const e = s.indexOf('"', p + 1);
+            if (e === -1 || e > lf) break;
+            end = e + 1;
+            const after = s.charCodeAt(end);
+            if (after !== COMMA && after !== LF) break;
+            fields[k++] = keep ? s.slice(p + 1, e) : '';
+          } else {
+            if (nextQuote < p) { nextQuote = s.indexOf('"', p); if (nextQuote === -1) nextQuote = len; }
+            end = s.indexOf(',', p);
+            if (end === -1 || end > lf) end = lf;
+            if (nextQuote < end) break;
+            fields[k++] = keep && end > p ? s.slice(p, end) : '';
+          }
+          p = end + 1;
+          if (end === lf) { done = true; break; }
         }
-        line++;
-        if (fields.length !== k) {
-          fields.length = k;
-          if (fields === this.reused) this.reused = undefined;
+        if (done) {
+          line++;
+          if (fields.length !== k) {
+            fields.length = k;
+            if (fields === this.reused) this.reused = undefined;
+          }
+          this.onRecord(fields, recordLine);
+          continue;
         }
-        this.onRecord(fields, recordLine);
-        continue;
+        p = recordStart;
+        k = 0;
       }
       for (;;) {
         const keep = wanted === undefined || (k < wanted.length && wanted[k] === 1);

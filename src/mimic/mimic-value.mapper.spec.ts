@@ -9,6 +9,10 @@ describe('mimic-value.mapper', () => {
     ['', undefined],
     ['10/23/64 21:09', undefined],
     ['2196-02-24 xx:38:00', undefined],
+    ['2196-02-24 14:38:0x', undefined],
+    ['2196-02-24 14:38:07.250', '2196-02-24T14:38:07Z'],
+    ['2196-02-24 14:38 ', '2196-02-24T14:38:00Z'],
+    ['2196-02-24 14-38', undefined],
   ])('toFhirDateTime(%j) → %j', (value, expected) => {
     expect(toFhirDateTime(value)).toBe(expected);
   });
