@@ -5,11 +5,13 @@
 Prints JSON lines on stdout (one per figure): trainer.step (forward + losses + backward + Adam,
 batch 16, KD projector to --teacher-dim, alignment on), trainer.epoch (one real pass over the
 7,124 training patients, or extrapolated from --steps when --steps is given), trainer.infer
-(PyTorch eval, batch 1 and 32). Reference: LEADER's own student, 1.37 s/step on 2 cores with OpenBLAS.
+(PyTorch eval, batch 1 and 32, packed (training's) and padded (ONNX's) set computation; batch 32 also
+sorted by patient size). Batches are length-bucketed as in train.py unless --no-bucketing. Reference: LEADER's own student, 1.37 s/step on 2 cores with OpenBLAS.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -21,9 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import collate_student, collate_targets, load_dataset
-from .model import ModelConfig, StudentModel, TrainingHeads, alignment_loss, count_parameters
+from .dataset import collate_student, collate_targets, load_dataset, sample_size
+from .model import ModelConfig, StudentModel, TrainingHeads, alignment_loss, count_parameters, padded_computation
 from .synthetic import mimic_iv_scale, write_synthetic_dataset
+from .train import epoch_batches
 
 PAPER_STEP_SECONDS = 1.37
 
@@ -44,6 +47,7 @@ def main(argv=None) -> int:
                     help="a real dataset folder to scale up instead of the synthetic one (e.g. the MIMIC-IV demo's)")
     ap.add_argument("--replicate", type=int, default=90,
                     help="with --dataset: copies of every sample (the 100-patient demo x 90 = MIMIC-IV's ~9 k patients)")
+    ap.add_argument("--no-bucketing", action="store_true", help="plain shuffled batches (train.py --no-bucketing)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -66,15 +70,17 @@ def main(argv=None) -> int:
     model, heads = StudentModel(cfg), TrainingHeads(cfg, a.teacher_dim or None)
     opt = torch.optim.Adam(list(model.parameters()) + list(heads.parameters()), lr=5e-4)
     teacher = torch.randn(len(train), a.teacher_dim) if a.teacher_dim else None
-    order = np.random.default_rng(a.seed).permutation(len(train))
-    steps_per_epoch = (len(train) + a.batch_size - 1) // a.batch_size
+    # The batches train.py forms for epoch 1 (length-bucketed unless --no-bucketing).
+    sizes = np.array([sample_size(s) for s in train], dtype=np.int64)
+    batches = epoch_batches(a.seed, 1, sizes, a.batch_size, not a.no_bucketing)
+    steps_per_epoch = len(batches)
     n_steps = min(a.steps, steps_per_epoch) if a.steps > 0 else steps_per_epoch
 
     cpu_times = []
 
     def step(i: int) -> float:
         c0 = time.process_time()
-        idx = order[i * a.batch_size:(i + 1) * a.batch_size]
+        idx = batches[i]
         batch = [train[j] for j in idx]
         t0 = time.perf_counter()
         x = collate_student(batch)
@@ -102,6 +108,7 @@ def main(argv=None) -> int:
     # Wall time is what counts, but on a shared, loaded machine it mostly measures the queue; CPU time
     # per step (both threads summed) and the load average say how much that mattered.
     common = {"loadavg_1m": load, "batch": a.batch_size, "threads": a.threads, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "bucketing": not a.no_bucketing,
               "torch": torch.__version__, "teacher_dim": a.teacher_dim, "data": source}
     line(bench="trainer.step", unit="ms", median=round(median * 1e3, 2), min=round(min(times) * 1e3, 2),
          max=round(max(times) * 1e3, 2), cpu_median=round(cpu_median * 1e3, 2), steps=n_steps, paper_reference_ms=PAPER_STEP_SECONDS * 1e3,
@@ -113,15 +120,21 @@ def main(argv=None) -> int:
 
     model.eval()
     with torch.no_grad():
-        for bsz in (1, 32):
-            ts = []
-            for i in range(0, min(len(test), 20 * bsz), bsz):
-                x = collate_student(test[i:i + bsz])
-                t0 = time.perf_counter()
-                model(*(torch.from_numpy(x[n]) for n in ("diag", "proc", "med", "visit_mask", "profile")))
-                ts.append(time.perf_counter() - t0)
-            line(bench="trainer.infer", unit="ms", batch=bsz, median=round(statistics.median(ts) * 1e3, 3),
-                 per_patient_ms=round(statistics.median(ts) * 1e3 / bsz, 3), runs=len(ts), threads=a.threads)
+        # Batch 32 in file order and sorted by size: on the padded path (the ONNX graph's computation)
+        # one large patient pads the whole batch, so a batch scorer should group patients by size.
+        by_size = sorted(test, key=sample_size)
+        for path in ("packed", "padded"):
+            for bsz, pool, sorted_ in ((1, test, False), (32, test, False), (32, by_size, True)):
+                ts = []
+                for i in range(0, min(len(pool), 20 * bsz), bsz):
+                    x = collate_student(pool[i:i + bsz])
+                    t0 = time.perf_counter()
+                    with padded_computation() if path == "padded" else contextlib.nullcontext():
+                        model(*(torch.from_numpy(x[n]) for n in ("diag", "proc", "med", "visit_mask", "profile")))
+                    ts.append(time.perf_counter() - t0)
+                line(bench="trainer.infer", unit="ms", path=path, batch=bsz, sorted_by_size=sorted_,
+                     median=round(statistics.median(ts) * 1e3, 3),
+                     per_patient_ms=round(statistics.median(ts) * 1e3 / bsz, 3), runs=len(ts), threads=a.threads)
     line(bench="trainer.params", total=count_parameters(model) + count_parameters(heads),
          inference=count_parameters(model), tokens=cfg.num_tokens, labels=cfg.num_labels)
     return 0

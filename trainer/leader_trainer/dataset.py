@@ -247,3 +247,30 @@ def collate_targets(samples: Sequence[Sample], num_labels: int, label_token_ids:
             y[b, s.labels] = 1.0
             tokens[b, :len(s.labels)] = label_token_ids[s.labels]
     return {"labels": y, "label_tokens": tokens}
+
+
+BUCKET_WINDOW_BATCHES = 50
+
+
+def sample_size(s: Sample) -> int:
+    """Total code count over visits and code types: the bucketing key."""
+    return sum(len(c) for seqs in (s.diag, s.proc, s.med) for c in seqs)
+
+
+def bucketed_batches(order: np.ndarray, sizes: np.ndarray, batch_size: int, rng: np.random.Generator,
+                     window_batches: int = BUCKET_WINDOW_BATCHES) -> List[np.ndarray]:
+    """Length-bucketed batches from a shuffled `order`: each window of window_batches × batch_size
+    samples is sorted by size (stable) and cut into batches, then all batches are shuffled with `rng`.
+    Similar sizes share a batch, so padding shrinks; every sample still appears exactly once, and the
+    result depends only on (order, sizes, rng), so a resumed run sees the same batches."""
+    window = window_batches * batch_size
+    batches: List[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start:start + window]
+        chunk = chunk[np.argsort(sizes[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def plain_batches(order: np.ndarray, batch_size: int) -> List[np.ndarray]:
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]

@@ -7,6 +7,7 @@ profile-alignment projections.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Tuple
 
@@ -63,6 +64,24 @@ class MultiHeadAttention(nn.Module):
         ctx = torch.matmul(attn, v).transpose(1, 2)
         return self.out(ctx.reshape(ctx.shape[0], ctx.shape[1], -1))
 
+    def fused_qkv_weight(self) -> torch.Tensor:
+        """[3D, D]: q, k, v stacked for one matmul, with q pre-scaled by 1/sqrt(d_h) (then the
+        [N,H,L,L] scores need no division). Same parameters, so checkpoints are unchanged."""
+        return torch.cat([self.q.weight / math.sqrt(self.head_dim), self.k.weight, self.v.weight], dim=0)
+
+    def forward_packed(self, h: torch.Tensor, sets: "PackedSets") -> torch.Tensor:
+        """The same attention over real tokens only. h [T, D] holds the real tokens of `sets`; q/k/v are
+        projected for those T rows, scattered into a zero [N, L] layout for the attention itself (its
+        padded keys get -1e9, so they weigh exactly 0, as in forward), and gathered back to [T, D]."""
+        n, length, dim = sets.n, sets.length, h.shape[-1]
+        qkv = F.linear(h, self.fused_qkv_weight())
+        padded = qkv.new_zeros(n * length, 3 * dim).index_copy(0, sets.flat, qkv)
+        q, k, v = padded.view(n, length, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        scores = torch.matmul(q, k.transpose(-1, -2)) + sets.key_bias
+        attn = self.drop(torch.softmax(scores, dim=-1))
+        ctx = torch.matmul(attn, v).transpose(1, 2).reshape(n * length, dim).index_select(0, sets.flat)
+        return self.out(ctx)
+
 
 class TransformerBlock(nn.Module):
     """Pre-LN block as LEADER's bert_models.TransformerBlock: x + Drop(MHA(LN x)), x + Drop(FFN(LN x)),
@@ -83,11 +102,63 @@ class TransformerBlock(nn.Module):
         x = x + self.drop(self.w2(self.drop(self.act(self.w1(self.ln2(x))))))
         return self.drop(x)
 
+    def forward_packed(self, x: torch.Tensor, sets: "PackedSets") -> torch.Tensor:
+        """forward() on the real tokens x [T, D] only: every op but the attention is per token."""
+        x = x + self.drop(self.attn.forward_packed(self.ln1(x), sets))
+        x = x + self.drop(self.w2(self.drop(self.act(self.w1(self.ln2(x))))))
+        return self.drop(x)
+
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over dim -2 of x [..., L, D] where mask [..., L] = 1; an all-padding row gives the zero vector."""
     m = mask.unsqueeze(-1)
     return (x * m).sum(dim=-2) / m.sum(dim=-2).clamp(min=1.0)
+
+
+class PackedSets:
+    """The non-empty sets of an id matrix [N, K] (pad id 0, anywhere), compacted: `keep` [n] indexes
+    them in N; each one's real tokens, in row-major order, sit at `flat` = set * length + slot of a
+    [n, length] layout (length = largest set). Attention and the mean ignore order, so dropping the
+    padding, and the all-padding sets whose encoding is the zero vector anyway, changes no output."""
+
+    def __init__(self, ids: torch.Tensor):
+        mask = ids > 0
+        sizes = mask.sum(dim=1)
+        self.keep = torch.nonzero(sizes).squeeze(1)
+        self.n = int(self.keep.numel())
+        self.tokens = ids[mask]  # [T]
+        if self.n == 0:
+            return
+        mask_kept = mask.index_select(0, self.keep)
+        self.sizes = sizes.index_select(0, self.keep).to(torch.float32)  # [n]
+        self.length = int(self.sizes.max())
+        slot = torch.cumsum(mask_kept, dim=1) - 1
+        rows = torch.arange(self.n).unsqueeze(1).expand_as(mask_kept)
+        self.set_of_token = rows[mask_kept]  # [T]
+        self.flat = self.set_of_token * self.length + slot[mask_kept]
+        real = torch.zeros(self.n * self.length).index_fill_(0, self.flat, 1.0).view(self.n, 1, 1, self.length)
+        self.key_bias = (1.0 - real) * MASK_FILL  # [n, 1, 1, length]
+
+
+_force_padded = False
+
+
+@contextmanager
+def padded_computation():
+    """Run the padded computation (the one exported to ONNX) in PyTorch too: for tests and benches."""
+    global _force_padded
+    previous, _force_padded = _force_padded, True
+    try:
+        yield
+    finally:
+        _force_padded = previous
+
+
+def packed_path() -> bool:
+    """The packed set encoding (and the stacked visit block) is PyTorch-only: the ONNX graph keeps the
+    padded computation, which gives the same outputs up to float rounding (tested) with no data-dependent
+    shapes."""
+    return not _force_padded and not torch.onnx.is_in_onnx_export() and not torch.jit.is_tracing()
 
 
 class SetEncoder(nn.Module):
@@ -97,10 +168,23 @@ class SetEncoder(nn.Module):
         super().__init__()
         self.block = TransformerBlock(cfg.dim, cfg.heads, cfg.ffn_dim, cfg.hidden_dropout, cfg.attention_dropout)
 
-    def encode_sets(self, emb: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def encode_sets(self, emb: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
         # ids [N, K] -> [N, D]
+        if packed_path():
+            return self.encode_sets_packed(emb, ids)
         mask = (ids > 0).to(torch.float32)
         return masked_mean(self.block(emb(ids), mask), mask)
+
+    def encode_sets_packed(self, emb: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        """encode_sets on the real tokens only (PackedSets): the padded batches of MIMIC-like data are
+        mostly padding (empty visit slots, sets far below the batch's largest)."""
+        sets = PackedSets(ids)
+        out = emb.weight.new_zeros(ids.shape[0], emb.embedding_dim)
+        if sets.n == 0:
+            return out
+        x = self.block.forward_packed(emb(sets.tokens), sets)
+        sums = x.new_zeros(sets.n, x.shape[-1]).index_add(0, sets.set_of_token, x)
+        return out.index_copy(0, sets.keep, sums / sets.sizes.unsqueeze(1))
 
     def forward(self, emb: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
         flat = self.encode_sets(emb, ids.flatten(0, 1))
@@ -156,8 +240,14 @@ class StudentModel(nn.Module):
         if self.visit_pos is not None:
             pos = self.visit_pos(self.visit_positions(visit_mask))
             s_dx, s_px, s_med = s_dx + pos, s_px + pos, s_med + pos
-        z = [masked_mean(self.visit_block(s, visit_mask), visit_mask) for s in (s_dx, s_px, s_med)]
-        h = torch.cat(z, dim=-1)
+        if packed_path():  # the shared visit block once over the three sequences stacked on the batch axis
+            b = visit_mask.shape[0]
+            mask3 = visit_mask.repeat(3, 1)
+            z3 = masked_mean(self.visit_block(torch.cat([s_dx, s_px, s_med], dim=0), mask3), mask3)
+            h = z3.view(3, b, -1).transpose(0, 1).reshape(b, -1)
+        else:
+            z = [masked_mean(self.visit_block(s, visit_mask), visit_mask) for s in (s_dx, s_px, s_med)]
+            h = torch.cat(z, dim=-1)
         hidden = self.fc1(F.relu(h))
         logits = self.fc2(F.relu(hidden))
         return logits, hidden, q

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from . import export as exporter
-from .dataset import Dataset, Sample, collate_student, collate_targets, load_dataset
+from .dataset import (Dataset, Sample, bucketed_batches, collate_student, collate_targets, load_dataset,
+                      plain_batches, sample_size)
 from .errors import TrainerInputError
 from .metrics import DEFAULT_THRESHOLD, choose_threshold, evaluate, prauc
 from .model import ModelConfig, StudentModel, TrainingHeads, alignment_loss, count_parameters
@@ -66,6 +67,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--attention-dropout", type=float, default=0.1)
     ap.add_argument("--no-visit-positions", action="store_true", help="LEADER-faithful: no visit position embedding")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-bucketing", action="store_true",
+                    help="plain shuffled batches instead of length-bucketed ones (same order as before bucketing)")
     ap.add_argument("--scale-note", default=None, help="manifest training.scale text")
     ap.add_argument("--dataset-label", default=None,
                     help="manifest training.dataset text (default: the dataset folder path)")
@@ -108,6 +111,15 @@ def label_matrix(samples: Sequence[Sample], num_labels: int) -> np.ndarray:
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """Batch order depends only on (seed, epoch): a resumed run sees the same batches."""
     return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def epoch_batches(seed: int, epoch: int, sizes: np.ndarray, batch_size: int, bucketing: bool) -> List[np.ndarray]:
+    """The epoch's batches (arrays of train indices), a function of (seed, epoch) only. Bucketed: samples
+    of similar size (total code count) share a batch, in a shuffled batch order (dataset.bucketed_batches)."""
+    order = epoch_order(seed, epoch, len(sizes))
+    if not bucketing:
+        return plain_batches(order, batch_size)
+    return bucketed_batches(order, sizes, batch_size, np.random.default_rng([seed, epoch, 1]))
 
 
 def check_out_dir(out: str) -> None:
@@ -202,6 +214,7 @@ def run(args: argparse.Namespace) -> dict:
 
     n_train = len(train)
     steps = (n_train + args.batch_size - 1) // args.batch_size
+    train_sizes = np.array([sample_size(s) for s in train], dtype=np.int64)
     y_val = label_matrix(val, cfg.num_labels)
     emit("start", dataset=ds.directory, out=out, epochs=args.epochs, start_epoch=start_epoch,
          train=n_train, val=len(val), test=len(test), steps_per_epoch=steps, batch_size=args.batch_size,
@@ -215,10 +228,9 @@ def run(args: argparse.Namespace) -> dict:
         t0 = time.time()
         model.train()
         heads.train()
-        order = epoch_order(args.seed, epoch, n_train)
+        batches = epoch_batches(args.seed, epoch, train_sizes, args.batch_size, not args.no_bucketing)
         total = {"loss": 0.0, "bce": 0.0, "align": 0.0, "kd": 0.0}
-        for step in range(steps):
-            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
+        for step, idx in enumerate(batches):
             batch_samples = [train[i] for i in idx]
             logits, hidden, q = model.encode(*to_tensors(collate_student(batch_samples)))
             tgt = collate_targets(batch_samples, cfg.num_labels, ds.label_token_ids)

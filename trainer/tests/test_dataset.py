@@ -6,7 +6,8 @@ import unittest
 
 import numpy as np
 
-from trainer.leader_trainer.dataset import Sample, collate_student, collate_targets, load_dataset
+from trainer.leader_trainer.dataset import (Sample, bucketed_batches, collate_student, collate_targets, load_dataset,
+                                            plain_batches, sample_size)
 from trainer.leader_trainer.errors import TrainerInputError
 from trainer.tests.helpers import fast_args, make_dataset, run_cli, temp_root, tree_snapshot
 
@@ -146,3 +147,49 @@ class GoldenDatasetTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BucketedBatchesTest(unittest.TestCase):
+    def setUp(self):
+        self.sizes = np.random.default_rng(3).integers(1, 200, size=1000)
+        self.order = np.random.default_rng(4).permutation(1000)
+
+    def batches(self, seed=5):
+        return bucketed_batches(self.order, self.sizes, 16, np.random.default_rng(seed), window_batches=5)
+
+    def test_every_sample_once_in_full_batches_but_the_last_window(self):
+        batches = self.batches()
+        self.assertEqual(sorted(np.concatenate(batches).tolist()), list(range(1000)))
+        self.assertEqual(len(batches), (1000 + 15) // 16)
+        self.assertEqual(sum(len(b) < 16 for b in batches), 1)
+
+    def test_deterministic_from_the_rng_and_shuffled_across_windows(self):
+        a, b, c = self.batches(5), self.batches(5), self.batches(6)
+        self.assertTrue(all(np.array_equal(x, y) for x, y in zip(a, b)))
+        self.assertFalse(all(np.array_equal(x, y) for x, y in zip(a, c)))
+        first_window = set(self.order[:80].tolist())
+        positions = [i for i, batch in enumerate(a) if set(batch.tolist()) <= first_window]
+        self.assertEqual(len(positions), 5)
+        self.assertNotEqual(positions, [0, 1, 2, 3, 4])  # batch order is shuffled
+
+    def test_batches_group_similar_sizes(self):
+        def padding(batches):  # codes padded up to each batch's largest sample
+            return sum(int(self.sizes[b].max()) * len(b) - int(self.sizes[b].sum()) for b in batches)
+        plain = plain_batches(self.order, 16)
+        self.assertLess(padding(self.batches()), 0.25 * padding(plain))
+
+    def test_sample_size_counts_every_code(self):
+        s = Sample(id="x", split="train", labels=[1], diag=[[1, 2], [3]], proc=[[], [4]], med=[[], [5, 6, 7]],
+                   profile=[0])
+        self.assertEqual(sample_size(s), 7)
+
+
+class EpochBatchesTest(unittest.TestCase):
+    def test_depend_on_seed_and_epoch_only_and_no_bucketing_keeps_the_plain_order(self):
+        from trainer.leader_trainer.train import epoch_batches, epoch_order
+        sizes = np.arange(100) % 17
+        a, b = epoch_batches(42, 3, sizes, 8, True), epoch_batches(42, 3, sizes, 8, True)
+        self.assertTrue(all(np.array_equal(x, y) for x, y in zip(a, b)))
+        plain = epoch_batches(42, 3, sizes, 8, False)
+        self.assertTrue(np.array_equal(np.concatenate(plain), epoch_order(42, 3, 100)))
+        self.assertFalse(np.array_equal(np.concatenate(a), epoch_order(42, 3, 100)))

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from trainer.leader_trainer.dataset import collate_student, collate_targets, load_dataset
 from trainer.leader_trainer.model import (ModelConfig, StudentModel, TrainingHeads, alignment_loss, info_nce,
-                                          masked_mean)
+                                          masked_mean, padded_computation)
 from trainer.tests.helpers import make_dataset, temp_root
 
 
@@ -62,6 +62,54 @@ class StudentModelTest(unittest.TestCase):
         pc, _ = self.sut(diag, proc, med_a, mask, torch.tensor([[2, 3]]))
         self.assertTrue(torch.equal(pa, pb))
         self.assertFalse(torch.allclose(pa, pc))
+
+
+class PackedComputationTest(unittest.TestCase):
+    """PyTorch encodes only the real sets' real tokens (PackedSets); ONNX runs the padded computation.
+    Both must compute the same function, with the same gradients."""
+
+    def setUp(self):
+        torch.manual_seed(0)
+        torch.set_num_threads(2)
+        self.cfg = ModelConfig(num_tokens=50, num_labels=7, profile_sizes=[3, 4], hidden_dropout=0.0,
+                               attention_dropout=0.0)
+        self.sut = StudentModel(self.cfg)
+        self.heads = TrainingHeads(self.cfg, 5)
+        # padded visits, empty sets (med slot 0, a whole empty proc visit), pads between codes
+        diag = torch.tensor([[[3, 4, 5, 0], [6, 0, 0, 0], [0, 0, 0, 0]], [[7, 0, 8, 9], [10, 11, 12, 13], [14, 0, 0, 0]]])
+        proc = torch.tensor([[[15, 0], [0, 0], [0, 0]], [[0, 16], [17, 18], [0, 0]]])
+        med = torch.tensor([[[0, 0, 0], [19, 20, 21], [0, 0, 0]], [[0, 0, 0], [22, 0, 23], [24, 25, 26]]])
+        self.inputs = (diag, proc, med, torch.tensor([[1.0, 1, 0], [1, 1, 1]]), torch.tensor([[1, 2], [0, 3]]))
+        self.label_tokens = torch.tensor([[19, 20, 0], [22, 23, 24]])
+
+    def loss_and_grads(self):
+        logits, hidden, q = self.sut.encode(*self.inputs)
+        loss = (logits.sum() + hidden.square().mean()
+                + alignment_loss(self.sut, self.heads, q, self.label_tokens) + self.heads.kd_proj(hidden).sum())
+        params = list(self.sut.parameters()) + list(self.heads.parameters())
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        return (logits, hidden, q), [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, params)]
+
+    def test_packed_and_padded_paths_give_the_same_outputs_and_gradients(self):
+        packed_out, packed_grads = self.loss_and_grads()
+        with padded_computation():
+            padded_out, padded_grads = self.loss_and_grads()
+        for a, b in zip(packed_out, padded_out):
+            self.assertLess(float((a - b).abs().max()), 1e-5)
+        for a, b in zip(packed_grads, padded_grads):
+            self.assertLess(float((a - b).abs().max()), 1e-5)
+        self.assertGreater(sum(float(g.abs().sum()) for g in packed_grads), 0.0)
+
+    def test_set_encoder_gives_zero_for_empty_sets_on_both_paths(self):
+        ids = torch.tensor([[0, 0, 0], [3, 0, 4], [0, 0, 0]])
+        packed = self.sut.diag_enc.encode_sets(self.sut.embedding, ids)
+        with padded_computation():
+            padded = self.sut.diag_enc.encode_sets(self.sut.embedding, ids)
+        self.assertTrue(torch.equal(packed[0], torch.zeros(self.cfg.dim)))
+        self.assertTrue(torch.equal(packed[2], torch.zeros(self.cfg.dim)))
+        self.assertTrue(torch.allclose(packed, padded, atol=1e-6))
+        all_empty = self.sut.diag_enc.encode_sets(self.sut.embedding, torch.zeros(2, 3, dtype=torch.long))
+        self.assertTrue(torch.equal(all_empty, torch.zeros(2, self.cfg.dim)))
 
 
 class AlignmentLossTest(unittest.TestCase):
