@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildStudentBatch } from '../src/leader/tensors/student-batch';
+import { buildStudentBatch, sizeOrder } from '../src/leader/tensors/student-batch';
 import type { StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
 import { readDataset } from '../src/training/dataset.reader';
@@ -52,6 +52,8 @@ function quantile(sorted: number[], q: number): number {
 
 async function timeInference(model: StudentModel, samples: StudentSample[], batchSize: number, iterations: number) {
   const batches: StudentSample[][] = [];
+  // Patients of similar size batched together, as `leader evaluate` does (sizeOrder).
+  samples = sizeOrder(samples).map((i) => samples[i]);
   for (let i = 0; i < iterations; i++) {
     batches.push(Array.from({ length: batchSize }, (_, j) => samples[(i * batchSize + j) % samples.length]));
   }
@@ -160,7 +162,7 @@ async function benchStudent(modelDir: string, workDir: string): Promise<void> {
       console.log(`  epoch (${r.train_samples} train patients, ${r.steps} steps${r.extrapolated ? ', extrapolated' : ''}): ${fmt(epoch, 1)} s `
         + `vs reference ≈ ${fmt(ref, 0)} s: ${fmt(ref / epoch, 1)}× faster`);
     } else if (r.bench === 'trainer.infer') {
-      console.log(`  PyTorch inference batch ${r.batch}: ${r.median} ms (${r.per_patient_ms} ms/patient)`);
+      console.log(`  PyTorch inference batch ${r.batch} (${r.path} path${r.sorted_by_size ? ', sorted by size' : ''}): ${r.median} ms (${r.per_patient_ms} ms/patient)`);
     } else if (r.bench === 'trainer.params') {
       console.log(`  parameters: ${r.total} total, ${r.inference} at inference (${r.tokens} tokens, ${r.labels} labels)`);
     } else {

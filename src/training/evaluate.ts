@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write';
 import type { ModelManifest } from '../inference/model-manifest.types';
-import { buildStudentBatch } from '../leader/tensors/student-batch';
+import { buildStudentBatch, sizeOrder } from '../leader/tensors/student-batch';
 import { StudentModel, normaliseSha256 } from '../inference/student-model';
 import { runBaselines, type BaselineContext } from './baselines';
 import type { DatasetDdi, DatasetManifest, DatasetSample, DatasetVocab, SplitName } from './dataset.schema';
@@ -47,14 +47,15 @@ export function assertSameVocabulary(model: StudentModel, dataset: EvaluationDat
   }
 }
 
-/** Student probabilities [n, M] for `samples`, in batches through the ONNX session. */
+/** Student probabilities [n, M] for `samples` (in their order), in size-ordered batches through the ONNX session. */
 export async function scoreWithStudent(model: StudentModel, samples: readonly DatasetSample[], batchSize = 32): Promise<Float32Array> {
   const M = model.labelCount;
   const probs = new Float32Array(samples.length * M);
-  for (let start = 0; start < samples.length; start += batchSize) {
-    const chunk = samples.slice(start, start + batchSize);
-    const out = await model.predict(buildStudentBatch(chunk.map((s) => s.student)));
-    probs.set(out.probs, start * M);
+  const order = sizeOrder(samples.map((s) => s.student));
+  for (let start = 0; start < order.length; start += batchSize) {
+    const chunk = order.slice(start, start + batchSize);
+    const out = await model.predict(buildStudentBatch(chunk.map((i) => samples[i].student)));
+    chunk.forEach((i, row) => probs.set(out.probs.subarray(row * M, (row + 1) * M), i * M));
   }
   return probs;
 }

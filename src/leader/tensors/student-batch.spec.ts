@@ -1,4 +1,4 @@
-import { buildStudentBatch } from './student-batch';
+import { buildStudentBatch, sizeOrder, studentSampleSize } from './student-batch';
 import type { StudentSample } from './student-input.types';
 
 describe(buildStudentBatch.name, () => {
@@ -39,5 +39,15 @@ describe(buildStudentBatch.name, () => {
     ['a negative id', [{ ...one, diag: [[-1]] }], /invalid id -1/],
   ])('rejects %s', (_what, samples, message) => {
     expect(() => sut(samples as StudentSample[])).toThrow(message);
+  });
+});
+
+describe(sizeOrder.name, () => {
+  const sample = (codes: number): StudentSample => ({ diag: [Array.from({ length: codes }, (_, i) => i + 1)], proc: [[]], med: [[]], profile: [0] });
+
+  it('orders samples by code count, keeping the input order among equals', () => {
+    const sut = sizeOrder([sample(5), sample(1), sample(3), sample(1)]);
+    expect(sut).toEqual([1, 3, 2, 0]);
+    expect(studentSampleSize(sample(4))).toBe(4);
   });
 });

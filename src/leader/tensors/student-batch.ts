@@ -60,3 +60,20 @@ export function buildStudentBatch(samples: readonly StudentSample[]): StudentBat
     profile: { data: profile, dims: [B, profileWidth] },
   };
 }
+
+/** Codes in a sample (all visits, all types): what a batch pads to. */
+export function studentSampleSize(sample: StudentSample): number {
+  let n = 0;
+  for (const sets of [sample.diag, sample.proc, sample.med]) for (const set of sets) n += set.length;
+  return n;
+}
+
+/**
+ * Sample indices ordered by size (stable), so batching in this order pads each batch to patients of
+ * similar size: one large patient otherwise pads the whole batch (a 32-patient batch in file order
+ * cost 7x a sorted one). Outputs are per sample, so the order never changes a patient's result.
+ */
+export function sizeOrder(samples: readonly StudentSample[]): number[] {
+  const sizes = samples.map(studentSampleSize);
+  return samples.map((_, i) => i).sort((a, b) => sizes[a] - sizes[b] || a - b);
+}
