@@ -3,27 +3,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { StudentBatch } from '../leader/tensors/student-input.types';
+import { parityBatch, type ParityCase } from '../../test/support/parity-file';
 import { ModelLoadError, StudentModel } from './student-model';
 
 const repo = path.resolve(__dirname, '..', '..');
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';
 
-interface ParityTensor { dims: number[]; data: number[] }
-interface ParityCase { name: string; inputs: Record<string, ParityTensor>; outputs: Record<string, ParityTensor> }
-
-function batchOf(inputs: Record<string, ParityTensor>): StudentBatch {
-  const ints = (t: ParityTensor) => BigInt64Array.from(t.data.map((x) => BigInt(x)));
-  return {
-    batchSize: inputs.diag.dims[0],
-    visits: inputs.diag.dims[1],
-    diag: { data: ints(inputs.diag), dims: inputs.diag.dims as [number, number, number] },
-    proc: { data: ints(inputs.proc), dims: inputs.proc.dims as [number, number, number] },
-    med: { data: ints(inputs.med), dims: inputs.med.dims as [number, number, number] },
-    visitMask: { data: Float32Array.from(inputs.visit_mask.data), dims: inputs.visit_mask.dims as [number, number] },
-    profile: { data: ints(inputs.profile), dims: inputs.profile.dims as [number, number] },
-  };
-}
 
 async function copyModel(from: string, to: string): Promise<string> {
   await fs.cp(from, to, { recursive: true });
@@ -70,7 +55,7 @@ describe(StudentModel.name, () => {
     const parity = JSON.parse(await fs.readFile(path.join(modelDir, 'parity.json'), 'utf8')) as { cases: ParityCase[] };
     expect(parity.cases.length).toBeGreaterThan(0);
     for (const c of parity.cases) {
-      const out = await sut.predict(batchOf(c.inputs));
+      const out = await sut.predict(parityBatch(c.inputs));
       expect(out.batchSize).toBe(c.inputs.diag.dims[0]);
       expect(out.probs).toHaveLength(out.batchSize * sut.labelCount);
       expect(out.hidden).toHaveLength(out.batchSize * sut.manifest.io.hiddenSize);

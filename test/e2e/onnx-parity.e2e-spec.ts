@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { StudentModel } from '../../src/inference/student-model';
 import { buildStudentBatch } from '../../src/leader/tensors/student-batch';
 import type { StudentBatch, StudentSample } from '../../src/leader/tensors/student-input.types';
+import { parityBatch, type ParityTensor } from '../support/parity-file';
 import { buildStudentSample } from '../../src/leader/tensors/student-sample';
 import { Vocabulary } from '../../src/leader/tensors/vocabulary';
 import { Terminology } from '../../src/terminology/terminology';
@@ -28,25 +29,13 @@ const env = { LEADER_FHIR_MAPPINGS: MAPPINGS };
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';
 const defaultModel = path.join(repoRoot, 'models', 'default');
 
-interface Tensor { dims: number[]; data: number[] }
+type Tensor = ParityTensor;
 interface ParityCase { name: string; sampleIds: string[]; inputs: Record<string, Tensor>; outputs: Record<'probs' | 'hidden', Tensor> }
 
 function ok(run: CliRun, what: string): void {
   if (run.code !== 0) throw new Error(`${what} failed (${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 }
 
-function batchFromJson(inputs: Record<string, Tensor>): StudentBatch {
-  const ints = (t: Tensor) => BigInt64Array.from(t.data.map((x) => BigInt(x)));
-  return {
-    batchSize: inputs.diag.dims[0],
-    visits: inputs.diag.dims[1],
-    diag: { data: ints(inputs.diag), dims: inputs.diag.dims as [number, number, number] },
-    proc: { data: ints(inputs.proc), dims: inputs.proc.dims as [number, number, number] },
-    med: { data: ints(inputs.med), dims: inputs.med.dims as [number, number, number] },
-    visitMask: { data: Float32Array.from(inputs.visit_mask.data), dims: inputs.visit_mask.dims as [number, number] },
-    profile: { data: ints(inputs.profile), dims: inputs.profile.dims as [number, number] },
-  };
-}
 
 function batchToJson(b: StudentBatch): Record<string, Tensor> {
   const t = (x: { data: BigInt64Array | Float32Array; dims: number[] }): Tensor => ({ dims: [...x.dims], data: Array.from(x.data, Number) });
@@ -98,7 +87,7 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
     expect(parity.tolerance).toBeLessThanOrEqual(TOLERANCE);
     expect(parity.cases.length).toBeGreaterThanOrEqual(3);
     for (const c of parity.cases) {
-      const out = await sut.predict(batchFromJson(c.inputs));
+      const out = await sut.predict(parityBatch(c.inputs));
       expect(maxAbsDiff(out.probs, c.outputs.probs.data)).toBeLessThanOrEqual(TOLERANCE);
       expect(maxAbsDiff(out.hidden, c.outputs.hidden.data)).toBeLessThanOrEqual(TOLERANCE);
     }
@@ -109,7 +98,7 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
     const byId = new Map(dataset.samples.map((s) => [s.id, s.student]));
     for (const c of parity.cases) {
       const built = buildStudentBatch(caseSamples(c, byId));
-      const recorded = batchFromJson(c.inputs);
+      const recorded = parityBatch(c.inputs);
       for (const key of ['diag', 'proc', 'med', 'visitMask', 'profile'] as const) {
         expect({ case: c.name, key, dims: built[key].dims }).toEqual({ case: c.name, key, dims: recorded[key].dims });
         expect(Buffer.from(built[key].data.buffer).equals(Buffer.from(recorded[key].data.buffer))).toBe(true);
