@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { CdsHooksController } from '../../src/cds-hooks/cds-hooks.controller';
+import { runDemoRequestCommand } from '../../src/cli/commands/demo-request.command';
 import { SYSTEM } from '../../src/terminology/code-systems';
 import { validateCdsResponse } from '../support/cds-response.validator';
 import { CdsTestApp, draftOrder, fullPrefetch, hookRequest, sharedServingData, startCdsApp } from '../support/cds-test-app';
@@ -184,6 +185,22 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     expect(res.body).toEqual({ stored: 0, duplicates: 1 });
     const lines = (await fs.readFile(path.join(dataDir, 'feedback.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(3);
+  });
+
+  it('answers a `leader demo-request` order-select request with cards, and the CLI names bad patients', async () => {
+    const fhir = path.join(__dirname, '..', 'fixtures', 'cds', 'fhir');
+    let body = '';
+    const notes: string[] = [];
+    await runDemoRequestCommand({ patient: 'alice', fhir, hook: 'order-select', url: t.url }, (text) => { body += text; }, (text) => notes.push(text));
+    const demo = JSON.parse(body);
+    expect(demo).toMatchObject({ hook: 'order-select', context: { patientId: 'alice' } });
+    expect(Object.keys(demo.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'patient', 'procedures']);
+    expect(demo.context.draftOrders.resourceType).toBe('Bundle');
+    expect(notes.join('')).toContain(`/cds-services/${SELECT}`);
+    const cards = cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(demo).expect(200));
+    expect(cards.length).toBeGreaterThan(0);
+    await expect(runDemoRequestCommand({ patient: 'nobody', fhir, hook: 'order-select', url: t.url }, () => {}, () => {}))
+      .rejects.toThrow(/--patient nobody: no Patient with that id or identifier/);
   });
 
   it('has liveness and readiness endpoints', async () => {

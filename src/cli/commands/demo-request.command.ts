@@ -22,13 +22,19 @@ export async function runDemoRequestCommand(opts: DemoRequestCommandOptions, out
   if (!(SUPPORTED_HOOKS as readonly string[]).includes(opts.hook)) throw new CliError(`--hook ${opts.hook}: must be one of ${SUPPORTED_HOOKS.join(', ')}`);
   const source = await openFhirSource(opts.fhir);
   let found: PatientResources | undefined;
+  const someIds: string[] = [];
   for await (const p of source.patients()) {
-    if (p.patient.id === opts.patient) {
+    // Patient.id, or a business identifier such as the MIMIC subject_id.
+    if (p.patient.id === opts.patient || (p.patient.identifier ?? []).some((i) => i.value === opts.patient)) {
       found = p;
       break;
     }
+    if (someIds.length < 3) someIds.push(p.patient.identifier?.[0]?.value ?? p.patient.id ?? '');
   }
-  if (!found) throw new CliError(`--patient ${opts.patient}: no such Patient in ${opts.fhir}`);
+  if (!found) {
+    const hint = someIds.length > 0 ? ` (for example: ${someIds.join(', ')})` : '';
+    throw new CliError(`--patient ${opts.patient}: no Patient with that id or identifier in ${opts.fhir}${hint}`);
+  }
   const request = buildDemoRequest(found, { hook: opts.hook as CdsHookName });
   out(`${JSON.stringify(request)}\n`);
   let serviceId = `<service id for ${opts.hook}>`;
@@ -37,14 +43,14 @@ export async function runDemoRequestCommand(opts: DemoRequestCommandOptions, out
   } catch {
     // cds-hooks.json is only needed for the hint below.
   }
-  err(`CDS Hooks ${opts.hook} request for Patient/${opts.patient} written to stdout. Send it with:\n  | curl -s -X POST ${opts.url.replace(/\/+$/, '')}/cds-services/${serviceId} -H 'Content-Type: application/json' -d @-\n`);
+  err(`CDS Hooks ${opts.hook} request for patient ${opts.patient} written to stdout (Patient/${found.patient.id}). Send it with:\n  | curl -s -X POST ${opts.url.replace(/\/+$/, '')}/cds-services/${serviceId} -H 'Content-Type: application/json' -d @-\n`);
 }
 
 export function register(program: Command): void {
   program
     .command('demo-request')
     .description('print a CDS Hooks request (full prefetch, a draft order from the last visit) for one patient of converted FHIR data')
-    .requiredOption('--patient <id>', 'Patient.id in the FHIR data')
+    .requiredOption('--patient <id>', 'Patient.id or identifier (e.g. the MIMIC subject_id) in the FHIR data')
     .requiredOption('--fhir <dir>', 'FHIR data: a converted MIMIC-IV demo folder (NDJSON), a Bundle folder or a FHIR server URL')
     .option('--hook <hook>', `hook to call (${SUPPORTED_HOOKS.join(', ')})`, 'order-select')
     .option('--url <url>', 'base URL of the running service (for the curl hint on stderr)', 'http://localhost:3000')
