@@ -9,3 +9,5 @@ if ! /usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || ! ls /usr/lib/x
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx libopenblas0-pthread
 fi
 npm ci --no-audit --no-fund
+# The `leader` CLI and the service run from dist/ (npm start and npm test rebuild it too).
+npm run build --silent
