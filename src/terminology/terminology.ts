@@ -2,7 +2,7 @@ import { packageRoot } from '../common/package-root';
 import { existsSync, readFileSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CodeSystem, ConceptMap, Coding } from 'fhir/r4';
-import type { TimelineCode } from '../timeline/timeline.types';
+import type { CodeToken } from './terminology.types';
 import { MIMIC_SYSTEM, SYSTEM, TOKEN_PREFIX } from './code-systems';
 import {
   atc3Of,
@@ -140,14 +140,14 @@ export class Terminology implements TerminologyLookup {
   // Serving looks the same diagnosis and procedure codes up for every request: remember results by
   // input (frozen, shared). Medications are not memoised: their keys (five codings and a name) cost
   // as much to look up as the classing itself, and the timeline already classes each Medication once.
-  private readonly diagnosisMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
-  private readonly procedureMemo = new LookupMemo<TimelineCode | null>(MEMO_ENTRIES);
+  private readonly diagnosisMemo = new LookupMemo<CodeToken | null>(MEMO_ENTRIES);
+  private readonly procedureMemo = new LookupMemo<CodeToken | null>(MEMO_ENTRIES);
 
-  diagnosis(coding: Coding): TimelineCode | undefined {
+  diagnosis(coding: Coding): CodeToken | undefined {
     return memoised(this.diagnosisMemo, codingKey(coding), () => this.diagnosisOf(coding));
   }
 
-  private diagnosisOf(coding: Coding): TimelineCode | undefined {
+  private diagnosisOf(coding: Coding): CodeToken | undefined {
     const system = coding.system ?? '';
     const raw = coding.code?.trim();
     if (!raw || !DIAGNOSIS_SYSTEMS.has(system)) return undefined;
@@ -167,11 +167,11 @@ export class Terminology implements TerminologyLookup {
     return withDisplay({ token: `${TOKEN_PREFIX.icd9cm}:${code}`, system: SYSTEM.icd9cm, code }, coding.display ?? this.titleMaps().icd9cm.get(undotCode(code)));
   }
 
-  procedure(coding: Coding): TimelineCode | undefined {
+  procedure(coding: Coding): CodeToken | undefined {
     return memoised(this.procedureMemo, codingKey(coding), () => this.procedureOf(coding));
   }
 
-  private procedureOf(coding: Coding): TimelineCode | undefined {
+  private procedureOf(coding: Coding): CodeToken | undefined {
     const system = coding.system ?? '';
     const raw = coding.code?.trim();
     if (!raw || !PROCEDURE_SYSTEMS.has(system)) return undefined;
@@ -377,8 +377,8 @@ interface MemoNode<V> {
 
 /** The cached code (frozen, so requests cannot change each other's), computing it on a miss; no key → not cached. */
 function memoised(
-  memo: LookupMemo<TimelineCode | null>, key: (string | undefined)[] | undefined, compute: () => TimelineCode | undefined,
-): TimelineCode | undefined {
+  memo: LookupMemo<CodeToken | null>, key: (string | undefined)[] | undefined, compute: () => CodeToken | undefined,
+): CodeToken | undefined {
   if (key === undefined) return compute();
   let hit = memo.get(key);
   if (hit === undefined) {
@@ -405,6 +405,6 @@ function isOptionalString(v: unknown): v is string | undefined {
   return v === undefined || typeof v === 'string';
 }
 
-function withDisplay(code: TimelineCode, display: string | undefined): TimelineCode {
+function withDisplay(code: CodeToken, display: string | undefined): CodeToken {
   return display ? { ...code, display } : code;
 }

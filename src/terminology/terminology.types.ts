@@ -1,5 +1,15 @@
 import type { Coding } from 'fhir/r4';
-import type { TimelineCode } from '../timeline/timeline.types';
+
+/** A diagnosis or procedure code, normalised to a standard system and namespaced as a token. */
+export interface CodeToken {
+  /** Namespaced vocabulary token, e.g. `icd10cm:E11.9`, `icd9cm:401.9`, `icd9pcs:38.93`, `icd10pcs:0DJ08ZZ`, `sct:44054006`. */
+  token: string;
+  /** Standard FHIR system URI of `code` (after MIMIC-local → standard normalisation). */
+  system: string;
+  code: string;
+  /** Human-readable title (from the coding's display or the terminology), used in the teacher prompt. */
+  display?: string;
+}
 
 /**
  * Code lookups the timeline needs, loaded once from fhir-mappings/ (ConceptMap JSON) and the DDI
@@ -7,9 +17,9 @@ import type { TimelineCode } from '../timeline/timeline.types';
  */
 export interface TerminologyLookup {
   /** A diagnosis coding (ICD-9-CM, ICD-10-CM, MIMIC local, SNOMED CT) → standard code + token; undefined when the system is not a diagnosis system. SNOMED maps to ICD-10-CM where the (unreviewed) map has it, else stays `sct:`. */
-  diagnosis(coding: Coding): TimelineCode | undefined;
+  diagnosis(coding: Coding): CodeToken | undefined;
   /** A procedure coding (ICD-9-CM vol. 3, ICD-10-PCS, MIMIC local, SNOMED CT) → standard code + token. */
-  procedure(coding: Coding): TimelineCode | undefined;
+  procedure(coding: Coding): CodeToken | undefined;
   /**
    * ATC level-3 classes for a medication, from its codings (ATC, NDC, RxNorm, GSN, MIMIC local
    * NDC/GSN/formulary/name) and, as a fallback, its drug name. Empty when nothing maps.

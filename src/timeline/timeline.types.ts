@@ -5,16 +5,10 @@
  * (student inputs). Contains no MIMIC rows and no CDS JSON.
  */
 
-/** A diagnosis or procedure code, normalised to a standard system and namespaced as a token. */
-export interface TimelineCode {
-  /** Namespaced vocabulary token, e.g. `icd10cm:E11.9`, `icd9cm:401.9`, `icd9pcs:38.93`, `icd10pcs:0DJ08ZZ`, `sct:44054006`. */
-  token: string;
-  /** Standard FHIR system URI of `code` (after MIMIC-local → standard normalisation). */
-  system: string;
-  code: string;
-  /** Human-readable title (from the coding's display or the terminology), used in the teacher prompt. */
-  display?: string;
-}
+import type { CodeToken } from '../terminology/terminology.types';
+
+/** A diagnosis or procedure code of a visit: the terminology's normalised, namespaced code. */
+export type TimelineCode = CodeToken;
 
 /** One medication order (MedicationRequest) classed into ATC level 3, LEADER's label space. */
 export interface TimelineMedication {
