@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertMimic } from '../../src/mimic/mimic-to-fhir.converter';
 import { readDataset, type LoadedDataset } from '../../src/training/dataset.reader';
+import type { Resource } from 'fhir/r4';
+import { startFhirStubServer } from '../fixtures/fhir-stub-server';
 import { runDatasetCommand } from '../golden/run-dataset-command';
 
 /**
@@ -62,6 +64,29 @@ describe('leader dataset (e2e on the demos and Synthea)', () => {
       expect(perVisit.samples.every((s) => /#\d+$/.test(s.id) && s.visitCount >= 2)).toBe(true);
       expect(perVisit.samples.every((s) => s.prompt.includes(' In this visit, he has diagnosis: '))).toBe(true);
       expect(perVisit.manifest.counts.samples).toBeGreaterThan(ds.manifest.counts.samples);
+    }
+  });
+
+  it('reads the same patients from a FHIR server as from the NDJSON folder it serves', async () => {
+    const fhir = path.join(tmp, 'mimic-iii-server-fhir');
+    await convertMimic(path.join(SHARED_DATA, 'mimic-iii-demo-1.4'), fhir);
+    const resources: Resource[] = [];
+    for (const type of ['Patient', 'Encounter', 'Condition', 'Procedure', 'Medication', 'MedicationRequest']) {
+      const text = await fs.readFile(path.join(fhir, `${type}.ndjson`), 'utf8');
+      for (const line of text.split('\n')) if (line.trim()) resources.push(JSON.parse(line) as Resource);
+    }
+    const server = await startFhirStubServer({ resources, pageSize: 200, token: 'dataset-token' });
+    try {
+      const fromFolder = await datasetFrom(fhir, 'mimic-iii-from-folder');
+      process.env.LEADER_TEST_FHIR_TOKEN = 'dataset-token';
+      const fromServer = await datasetFrom(server.url, 'mimic-iii-from-server', '--token-env', 'LEADER_TEST_FHIR_TOKEN');
+      expect(fromServer.manifest.source.kind).toBe('fhir-server');
+      expect(fromServer.manifest.vocabHash).toBe(fromFolder.manifest.vocabHash);
+      expect(fromFolder.samples.length).toBeGreaterThan(80);
+      expect(fromServer.samples).toEqual(fromFolder.samples);
+      expect(server.requests.some((r) => r.query.has('_offset'))).toBe(true); // paged
+    } finally {
+      await server.close();
     }
   });
 

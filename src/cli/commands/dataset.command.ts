@@ -19,6 +19,7 @@ interface DatasetCommandOptions {
   minVisits: string;
   split: string;
   ddi?: string;
+  tokenEnv?: string;
   quiet?: boolean;
 }
 
@@ -37,14 +38,17 @@ export function register(program: Command): void {
     .option('--max-visits <n>', 'visits the student sees, the target visit last', String(DEFAULT_DATASET_OPTIONS.maxVisits))
     .option('--min-visits <n>', 'minimum visits (target included) for a sample', String(DEFAULT_DATASET_OPTIONS.minVisits))
     .option('--ddi <csv>', 'atc3_a,atc3_b CSV of interacting classes (default: the pairs in fhir-mappings/, from medrec-maps-gamenet/ddi_atc3_pairs.csv)')
+    .option('--token-env <name>', 'with a FHIR server URL: the environment variable holding its bearer token (kept off the command line)')
     .option('--quiet', 'no progress bars or summary')
     .action(async (opts: DatasetCommandOptions) => {
       const options = parseOptions(opts);
+      const bearerToken = opts.tokenEnv === undefined ? undefined : process.env[opts.tokenEnv];
+      if (opts.tokenEnv !== undefined && !bearerToken) throw new CliError(`--token-env ${opts.tokenEnv}: that environment variable is not set`);
       const progress = new ProgressReporter(process.stderr, opts.quiet === true);
       const started = Date.now();
       const terminology = await Terminology.load(Terminology.defaultDir(), opts.ddi);
       const { out, manifest } = await writeDataset(opts.fhir, opts.out, options, {
-        openSource: (location) => openFhirSource(location),
+        openSource: (location) => openFhirSource(location, bearerToken ? { bearerToken } : undefined),
         terminology,
         buildTimeline: (resources, lookup) => buildTimeline(resources, lookup),
         progress,
