@@ -32,7 +32,7 @@ class ServingDataModule {
       module: ServingDataModule,
       providers: [
         { provide: LOGGER, useValue: opts.logger },
-        opts.terminology ? { provide: TERMINOLOGY, useValue: opts.terminology } : { provide: TERMINOLOGY, useFactory: () => Terminology.load() },
+        opts.terminology ? { provide: TERMINOLOGY, useValue: opts.terminology } : { provide: TERMINOLOGY, useFactory: () => Terminology.load(opts.config.fhirMappingsDir) },
         { provide: TIMELINE_BUILDER, useValue: buildTimeline satisfies TimelineBuilder },
       ],
       exports: [LOGGER, TERMINOLOGY, TIMELINE_BUILDER],

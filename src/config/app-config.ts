@@ -13,8 +13,10 @@ export interface AppConfig {
   host: string;
   /** Model folder with manifest.json, model.onnx, vocab.json (LEADER_MODEL_DIR, default models/default). */
   modelDir: string;
-  /** Durable service data, e.g. feedback.jsonl (LEADER_DATA_DIR, default ./var). */
+  /** Durable service data, e.g. feedback.jsonl (LEADER_DATA_DIR, default var/ at the repository root). */
   dataDir: string;
+  /** Terminology folder (LEADER_FHIR_MAPPINGS, default fhir-mappings/ at the repository root). */
+  fhirMappingsDir: string;
   /** Discovery descriptors (CDS_HOOKS_FILE, default cds-hooks.json at the repository root). */
   cdsHooksFile: string;
   /** Trusted CDS clients (CDS_CLIENTS_FILE); required unless authDisabled. */
@@ -123,6 +125,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     host: str('HOST') ?? '0.0.0.0',
     modelDir: dirPath('LEADER_MODEL_DIR', 'models/default'),
     dataDir: dirPath('LEADER_DATA_DIR', 'var'),
+    fhirMappingsDir: dirPath('LEADER_FHIR_MAPPINGS', 'fhir-mappings'),
     cdsHooksFile: dirPath('CDS_HOOKS_FILE', 'cds-hooks.json'),
     clientsFile: clientsFile === undefined ? undefined : path.resolve(clientsFile),
     authDisabled,

@@ -19,6 +19,12 @@ describe(recommend.name, () => {
     expect(sut.suggested[0]).toEqual({ atc3: 'A02B', name: 'drugs for peptic ulcer', probability: 0.9 });
   });
 
+  it('uses the evaluation rule p > threshold in float32, so a probability at the threshold is not recommended', () => {
+    const sut = recommend({ ...base, labels: ['A02B', 'B01A'], probs: Float32Array.from([0.3, 0.31]), threshold: 0.3, draftedAtc3: ['A02B'] });
+    expect(sut.likely.map((c) => c.atc3)).toEqual(['B01A']);
+    expect(sut.unlikelyDrafted.map((c) => c.atc3)).toEqual(['A02B']);
+  });
+
   it('does not suggest ordered or drafted classes, flags unlikely and unknown drafts, finds interacting pairs', () => {
     const sut = recommend({ ...base, orderedAtc3: ['A02B'], draftedAtc3: ['N02B', 'C07A', 'Z99Z'] });
     expect(sut.suggested.map((c) => c.atc3)).toEqual(['B01A']);

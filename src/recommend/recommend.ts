@@ -36,8 +36,11 @@ export function recommend(input: RecommendInput): Recommendation {
   const drafted = [...new Set(input.draftedAtc3)].sort();
   const draftedSet = new Set(drafted);
 
+  // The same rule as evaluation and the trainer (p > threshold, compared in float32), so a card never
+  // holds a class the reported metrics would not count.
+  const cut = Math.fround(threshold);
   const likely: RankedClass[] = [];
-  for (let i = 0; i < labels.length; i++) if (probs[i] >= threshold) likely.push(ranked(labels[i]));
+  for (let i = 0; i < labels.length; i++) if (probs[i] > cut) likely.push(ranked(labels[i]));
   likely.sort(byProbability);
   const suggested = likely.filter((c) => !ordered.has(c.atc3) && !draftedSet.has(c.atc3));
 
@@ -46,7 +49,7 @@ export function recommend(input: RecommendInput): Recommendation {
   for (const atc3 of drafted) {
     const p = probOf.get(atc3);
     if (p === undefined) unknownDrafted.push(ranked(atc3));
-    else if (p < threshold) unlikelyDrafted.push(ranked(atc3));
+    else if (p <= cut) unlikelyDrafted.push(ranked(atc3));
   }
   unlikelyDrafted.sort(byProbability);
 

@@ -202,6 +202,19 @@ describe(buildTimeline.name, () => {
       expect(sut(resources, terminology, { foldSubEncounters: false }).visits.map((v) => v.encounterRef)).toEqual(['Encounter/h', 'Encounter/icu']);
     });
 
+    it('folds a partOf cycle (bad data) into one visit, its earliest member, losing nothing', () => {
+      const resources = patient({
+        encounters: [
+          enc('a', '2020-01-02T00:00:00Z', '2020-01-03T00:00:00Z', { partOf: { reference: 'Encounter/b' } }),
+          enc('b', '2020-01-01T00:00:00Z', '2020-01-05T00:00:00Z', { partOf: { reference: 'Encounter/a' } }),
+        ],
+        conditions: [cond('on-a', 'I10', { encounter: { reference: 'Encounter/a' } }), cond('on-b', 'E11.9', { encounter: { reference: 'Encounter/b' } })],
+      });
+      const t = sut(resources, terminology);
+      expect(t.visits.map((v) => v.encounterRef)).toEqual(['Encounter/b']);
+      expect(t.visits[0].diagnoses).toHaveLength(2);
+    });
+
     it('profile: last encounter visit wins for per-admission fields, Patient fills the rest, US Core URLs in both spellings', () => {
       const ext = (url: string, valueString: string) => ({ url, valueString });
       const p: Patient = {

@@ -115,14 +115,18 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
   for (const e of encounters) if (e.id) byId.set(e.id, e);
   const parentOf = (e: Encounter): Encounter => {
     if (opts.foldSubEncounters === false) return e;
+    const chain: Encounter[] = [e];
     let current = e;
-    for (let depth = 0; depth < 8; depth++) {
+    for (;;) {
       const ref = parseReference(current.partOf?.reference);
       const parent = ref && (ref.type ?? 'Encounter') === 'Encounter' ? byId.get(ref.id) : undefined;
-      if (!parent || parent === e) return current;
+      if (!parent) return current;
+      const loop = chain.indexOf(parent);
+      // A partOf cycle (bad data): its earliest member stands for all of it, so exactly one visit exists.
+      if (loop >= 0) return chain.slice(loop).sort(compareEncounters)[0];
+      chain.push(parent);
       current = parent;
     }
-    return current;
   };
   const slots: VisitSlot[] = [];
   const slotByEncounterId = new Map<string, VisitSlot>();

@@ -124,7 +124,7 @@ function interactionCard(interactions: ClassInteraction[], ctx: CardContext): Cd
     detail: detailOf([
       'These class pairs are listed as interacting in the model\'s drug-drug interaction matrix (TWOSIDES-derived, class level):',
       sorted.map((i) => `- ${describe(i.a)} (${i.aFrom}) and ${describe(i.b)} (${i.bFrom})`).join('\n'),
-      'Review the specific drugs before signing.',
+      ctx.hook === 'patient-view' ? 'Review the specific drugs before prescribing.' : 'Review the specific drugs before signing.',
     ]),
     indicator: 'warning',
     source: ctx.source,

@@ -49,7 +49,7 @@ export async function runDemoRequestCommand(opts: DemoRequestCommandOptions, out
 export function register(program: Command): void {
   program
     .command('demo-request')
-    .description('print a CDS Hooks request (full prefetch, a draft order from the last visit) for one patient of converted FHIR data')
+    .description('Print a CDS Hooks request (full prefetch, a draft order from the last visit) for one patient of converted FHIR data')
     .requiredOption('--patient <id>', 'Patient.id or identifier (e.g. the MIMIC subject_id) in the FHIR data')
     .requiredOption('--fhir <dir>', 'FHIR data: a converted MIMIC-IV demo folder (NDJSON), a Bundle folder or a FHIR server URL')
     .option('--hook <hook>', `hook to call (${SUPPORTED_HOOKS.join(', ')})`, 'order-select')

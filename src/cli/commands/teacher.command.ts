@@ -131,7 +131,7 @@ export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<vo
 export function register(program: Command): void {
   program
     .command('teacher')
-    .description("compute LEADER teacher features (the LLM's last-token hidden state per sample prompt) into a resumable float32 cache")
+    .description("Compute LEADER teacher features (the LLM's last-token hidden state per sample prompt) into a resumable float32 cache")
     .requiredOption('--dataset <dir>', '`leader dataset` output folder')
     .requiredOption('--out <file>', 'feature matrix file; FILE.index.json is written beside it')
     .addOption(new Option('--backend <name>', 'llama-cpp (local GGUF) or openai (/v1/embeddings server)').choices(['llama-cpp', 'openai']).makeOptionMandatory())
