@@ -14,8 +14,8 @@ import { buildStudentBatch, sizeOrder } from '../src/leader/tensors/student-batc
 import type { StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
 import { readDataset } from '../src/training/dataset.reader';
-import { packageRoot, trainerPython } from '../src/training/train.launcher';
-import { sharedDataDir } from '../src/common/package-root';
+import { trainerPython } from '../src/training/train.launcher';
+import { packageRoot, sharedDataDir } from '../src/common/package-root';
 
 /** The official student on 2 cores with OpenBLAS (leader.md §9). */
 export const REFERENCE = { trainStepSeconds: 1.37, inferBatch1Ms: 16, inferBatch32Ms: 560 };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildStudentBatch } from '../src/leader/tensors/student-batch';
 import { StudentModel } from '../src/inference/student-model';
-import { packageRoot } from '../src/training/train.launcher';
+import { packageRoot } from '../src/common/package-root';
 import { LlamaCppBackend } from '../src/teacher/llama-cpp.backend';
 import { readTeacherPrompts } from '../src/cli/commands/teacher.command';
 import { writeTinyGguf } from '../test/support/tiny-gguf';

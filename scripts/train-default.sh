@@ -11,8 +11,7 @@ SOURCE="$SHARED/mimic-iv-demo-2.2"
 TARGET="$ROOT/models/default"
 export LEADER_FHIR_MAPPINGS="${LEADER_FHIR_MAPPINGS:-$ROOT/fhir-mappings}"
 
-CLI="$ROOT/dist/cli/main.js"
-[ -f "$CLI" ] || CLI="$ROOT/dist/src/cli/main.js"
+CLI="$ROOT/dist/src/cli/main.js"
 [ -f "$CLI" ] || { echo "train-default: $CLI not built (run npm run build)" >&2; exit 1; }
 [ -d "$SOURCE/hosp" ] || { echo "train-default: $SOURCE/hosp not found (set LEADER_SHARED_DATA)" >&2; exit 1; }
 leader() { node "$CLI" "$@"; }

@@ -7,9 +7,10 @@ import { normaliseNdc } from './code-normalise';
 import { MIMIC_SYSTEM, SYSTEM } from './code-systems';
 import { computeCoverage, formatCoverage, TEXT_SYSTEM, UNRESOLVED_SYSTEM } from './coverage';
 import { Terminology } from './terminology';
+import { sharedDataDir } from '../common/package-root';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const SHARED = process.env.LEADER_SHARED_DATA ?? path.resolve(REPO, '..', 'shared', 'data');
+const SHARED = sharedDataDir();
 
 describe(computeCoverage.name, () => {
   const terminology = Terminology.loadSync(path.join(REPO, 'fhir-mappings'));

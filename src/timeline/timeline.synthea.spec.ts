@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { openFhirSource } from '../fhir/fhir-source';
 import { FakeTerminology } from '../../test/fixtures/patients/fake-terminology';
 import { buildTimeline } from './timeline';
+import { sharedDataDir } from '../common/package-root';
 
-const shared = process.env.LEADER_SHARED_DATA ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
+const shared = sharedDataDir();
 const bundles = path.join(shared, 'synthea-r4-smart-sample', 'bundles');
 
 // All Synthea bundles in ../shared/data (465 patients, ~5 s): every reference must resolve inside its bundle.

@@ -5,7 +5,6 @@
  */
 import { packageRoot } from '../common/package-root';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -42,7 +41,6 @@ export interface TrainerRunResult {
 }
 
 /** The package root (folder with package.json and trainer/), from src/ or dist/src/. */
-export { packageRoot };
 
 export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
   return env.LEADER_PYTHON?.trim() || '/usr/bin/python3';

@@ -3,9 +3,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertMimic, type ConvertMimicResult } from '../../src/mimic/mimic-to-fhir.converter';
+import { sharedDataDir } from '../../src/common/package-root';
+import { leaderCliPath } from '../support/leader-cli';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const sharedData = process.env.LEADER_SHARED_DATA ?? path.resolve(repoRoot, '..', 'shared', 'data');
+const sharedData = sharedDataDir();
 const MIMIC_IV = path.join(sharedData, 'mimic-iv-demo-2.2');
 const MIMIC_III = path.join(sharedData, 'mimic-iii-demo-1.4');
 const TYPES = ['Patient', 'Encounter', 'Condition', 'Procedure', 'Medication', 'MedicationRequest'] as const;
@@ -170,16 +172,14 @@ describe('mimic-to-fhir (e2e)', () => {
     });
 
     describe('through the built CLI', () => {
-      // package.json names dist/cli/main.js; a build with rootDir "./" puts it under dist/src/cli.
-      const cli = [path.join(repoRoot, 'dist', 'cli', 'main.js'), path.join(repoRoot, 'dist', 'src', 'cli', 'main.js')].find((f) => existsSync(f))
-        ?? path.join(repoRoot, 'dist', 'cli', 'main.js');
+      let cli: string;
       const run = (args: string[]) => new Promise<{ code: number; stderr: string }>((resolve) => {
         execFile(process.execPath, [cli, 'mimic-to-fhir', ...args], { cwd: tmp }, (error, _stdout, stderr) => {
           resolve({ code: error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stderr });
         });
       });
       beforeAll(() => {
-        if (!existsSync(cli)) throw new Error(`${cli} missing: run \`npm run build\` first`);
+        cli = leaderCliPath();
       });
       async function leftovers(parent: string, base: string): Promise<string[]> {
         return (await fs.readdir(parent)).filter((n) => n.startsWith(`.${base}.tmp-`));

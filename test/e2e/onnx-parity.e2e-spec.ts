@@ -13,6 +13,7 @@ import { buildTimeline } from '../../src/timeline/timeline';
 import { readDataset, type LoadedDataset } from '../../src/training/dataset.reader';
 import { FIXTURE_PATIENTS, loadFixturePatient } from '../fixtures/patients';
 import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
+import { sharedDataDir } from '../../src/common/package-root';
 
 /**
  * onnxruntime-node (served) vs PyTorch (trained) on the exact tensors serving feeds:
@@ -23,7 +24,7 @@ import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
  *     run through a freshly trained model in PyTorch (its checkpoint) and in ORT.
  */
 const TOLERANCE = 1e-5;
-const SHARED_DATA = process.env.LEADER_SHARED_DATA ?? path.resolve(repoRoot, '..', 'shared', 'data');
+const SHARED_DATA = sharedDataDir();
 const MAPPINGS = process.env.LEADER_FHIR_MAPPINGS ?? path.join(repoRoot, 'fhir-mappings');
 const env = { LEADER_FHIR_MAPPINGS: MAPPINGS };
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';

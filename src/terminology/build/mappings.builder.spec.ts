@@ -4,9 +4,10 @@ import { MAPPING_FILE } from '../mapping-files';
 import { MappingsBuilder } from './mappings.builder';
 import { parseCsvRecords } from './csv-table';
 import { stableJson } from './stable-json';
+import { sharedDataDir } from '../../common/package-root';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const SHARED = process.env.LEADER_SHARED_DATA ?? path.resolve(REPO, '..', 'shared', 'data');
+const SHARED = sharedDataDir();
 const COMMITTED = path.join(REPO, 'fhir-mappings');
 
 describe(MappingsBuilder.name, () => {
