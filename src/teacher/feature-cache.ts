@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../common/atomic-write';
 export const TEACHER_FEATURES_FORMAT = 'leader-teacher-features';
 export const TEACHER_FEATURES_VERSION = 1;
 
-export interface TeacherFeatureIndex {
+export interface TeacherFeatureIndex extends CacheIdentity {
   format: typeof TEACHER_FEATURES_FORMAT;
   version: typeof TEACHER_FEATURES_VERSION;
   dtype: 'float32-le';
@@ -26,12 +26,6 @@ export interface TeacherFeatureIndex {
   rows: number;
   /** 0 until the first batch is written. */
   dim: number;
-  backend: string;
-  model: string;
-  modelSha256: string;
-  pooling: string;
-  promptMode: string;
-  datasetVocabHash: string;
   complete: boolean;
   createdAt: string;
   updatedAt: string;

@@ -4,8 +4,8 @@ import { buildPrompt } from '../leader/prompt/prompt';
 import { DEFAULT_MAX_VISITS } from '../leader/tensors/student-input.types';
 import { buildStudentSample, emptyDroppedCodeCounts, hasStudentCodes, labelsOf } from '../leader/tensors/student-sample';
 import { Vocabulary, compareStrings } from '../leader/tensors/vocabulary';
-import type { DatasetDdi, DatasetManifest, DatasetSample, PromptMode, SplitName } from './dataset.schema';
-import { SPLIT_NAMES, comparePatientIds, splitPatients, type SplitStrategy } from './splits';
+import type { DatasetDdi, DatasetManifest, DatasetSample, SplitName } from './dataset.schema';
+import { SPLIT_NAMES, comparePatientIds, splitPatients } from './splits';
 
 /**
  * LEADER's sample protocol (leader.md §1.5), pure: timelines in, samples + vocabulary + DDI out.
@@ -20,15 +20,8 @@ import { SPLIT_NAMES, comparePatientIds, splitPatients, type SplitStrategy } fro
  *    learnt from the train samples only, so val/test codes unseen in train drop out.
  * 4. Target ATC3 codes outside the label space are dropped; a sample left without a label is skipped.
  */
-export interface DatasetBuildOptions {
-  perVisit: boolean;
-  seed: number;
-  topMeds: number | null;
-  promptMode: PromptMode;
-  maxVisits: number;
-  minVisits: number;
-  split: SplitStrategy;
-}
+/** The options the manifest records, all of them set. */
+export type DatasetBuildOptions = Required<DatasetManifest['options']>;
 
 export const DEFAULT_DATASET_OPTIONS: DatasetBuildOptions = {
   perVisit: false,
@@ -155,13 +148,7 @@ export class DatasetAssembler {
       samples,
       splits,
       counts: {
-        patients: new Set(samples.map((s) => s.patientId)).size,
-        samples: samples.length,
-        train: splits.train.length,
-        val: splits.val.length,
-        test: splits.test.length,
-        labels: vocab.labels.length,
-        tokens: vocab.tokens.length,
+        ...countsOf(samples, splits, vocab),
         skipped: sortedRecord(this.skipped),
         dropped: sortedRecord(this.dropped),
       },
@@ -211,6 +198,21 @@ export function patientIdOf(patientRef: string): string {
 
 function uniqueClasses(visit: TimelineVisit): string[] {
   return [...new Set(visit.medications.flatMap((m) => m.atc3))];
+}
+
+/** The counts a manifest records that follow from the samples, splits and vocabulary (the reader checks them). */
+export function countsOf(
+  samples: readonly DatasetSample[], splits: Record<SplitName, readonly string[]>, vocab: { labels: readonly string[]; tokens: readonly string[] },
+): Omit<DatasetManifest['counts'], 'skipped' | 'dropped'> {
+  return {
+    patients: new Set(samples.map((s) => s.patientId)).size,
+    samples: samples.length,
+    train: splits.train.length,
+    val: splits.val.length,
+    test: splits.test.length,
+    labels: vocab.labels.length,
+    tokens: vocab.tokens.length,
+  };
 }
 
 function sortedRecord(record: Record<string, number>): Record<string, number> {

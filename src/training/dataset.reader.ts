@@ -6,6 +6,7 @@ import { CliError } from '../common/cli-error';
 import { Vocabulary, VocabularyError } from '../leader/tensors/vocabulary';
 import { DATASET_SCHEMA_VERSION, type DatasetDdi, type DatasetManifest, type DatasetSample, type SplitName } from './dataset.schema';
 import { SPLIT_NAMES, comparePatientIds } from './splits';
+import { countsOf } from './dataset.builder';
 
 /** A dataset folder read back and checked field by field (dataset.schema.ts). */
 export interface LoadedDataset {
@@ -80,15 +81,7 @@ export async function readDataset(dir: string): Promise<LoadedDataset> {
   }
 
   const c = manifest.counts;
-  const actual = {
-    samples: samples.length,
-    train: splits.train.length,
-    val: splits.val.length,
-    test: splits.test.length,
-    labels: vocab.labels.length,
-    tokens: vocab.tokens.length,
-    patients: new Set(samples.map((s) => s.patientId)).size,
-  };
+  const actual = countsOf(samples, splits, vocab);
   for (const [key, value] of Object.entries(actual)) {
     if (c[key as keyof typeof actual] !== value) throw new CliError(`${manifestFile}: counts.${key} is ${c[key as keyof typeof actual]} but the folder has ${value}`);
   }
