@@ -17,6 +17,7 @@ export const MAPPING_FILE = {
   titlesIcd9cmProcedure: 'titles-icd9cm-procedure.json',
   titlesIcd10cm: 'titles-icd10cm.json',
   ddiAtc3Pairs: 'ddi-atc3-pairs.json',
+  atcRouteRules: 'atc-route-rules.json',
   index: 'index.json',
 } as const;
 

@@ -15,10 +15,15 @@ import {
   undotCode,
 } from './code-normalise';
 import { MAPPING_FILE, type CodeTitlesFile, type DdiPairsFile } from './mapping-files';
-import type { TerminologyLookup } from './terminology.types';
+import type { MedicationClasses, TerminologyLookup } from './terminology.types';
+import { AtcChooser, type AtcRouteRules, type ChosenClass, type Route } from './atc-choice';
+import { parseProductName } from './rxnorm-name';
+import { unflattenProduct, type MedicationConcept, type MedicationProduct } from './medication-resolver';
 
 /** Which step of `medicationAtc3`'s order of preference produced the classes (for coverage reports). */
 export type Atc3Source = 'atc' | 'ndc' | 'rxnorm' | 'gsn' | 'name' | 'none';
+/** The code-map steps, in order of trust. */
+const CODE_STEPS = ['ndc', 'rxnorm', 'gsn'] as const;
 
 type LoadedKey = Exclude<keyof typeof MAPPING_FILE, 'index' | 'mimicLocalSystems'>;
 /** Files parsed on first use; the loader keeps their text. */
@@ -56,6 +61,8 @@ export class Terminology implements TerminologyLookup {
   /** Titles (~100k codes) are parsed on first use, so loading stays fast; codings usually carry a display. */
   private readonly titleMaps: () => Record<'icd9cm' | 'icd9pcs' | 'icd10cm', Map<string, string>>;
   private readonly ddi: ReadonlyArray<readonly [string, string]>;
+  /** Route-, form- and strength-aware choice among a substance's ATC codes (fhir-mappings/atc-route-rules.json). */
+  readonly chooser: AtcChooser;
 
   private constructor(json: MappingJson, ddiPairs?: Array<[string, string]>) {
     readConceptMap(json.ndcAtc3 as ConceptMap, this.ndcAtc3);
@@ -88,9 +95,12 @@ export class Terminology implements TerminologyLookup {
         if (main?.code && !this.snomedIcd10.has(el.code)) this.snomedIcd10.set(el.code, { code: main.code, display: main.display });
       }
     }
+    const atcConcepts: Array<{ code: string; names: string[] }> = [];
     for (const concept of (json.atcCodeSystem as CodeSystem).concept ?? []) {
       if (concept.display) this.atcNames.set(concept.code, concept.display);
+      atcConcepts.push({ code: concept.code, names: [concept.display ?? '', ...(concept.designation ?? []).map((d) => d.value)].filter((n) => n !== '') });
     }
+    this.chooser = new AtcChooser(json.atcRouteRules as AtcRouteRules, atcConcepts, (name) => this.drugNameAtc3(name));
     const titles = (key: 'titlesIcd9cmDiagnosis' | 'titlesIcd9cmProcedure' | 'titlesIcd10cm') =>
       new Map((parseMappingFile(MAPPING_FILE[key], json[key]) as CodeTitlesFile).concept);
     this.titleMaps = lazy(() => ({ icd9cm: titles('titlesIcd9cmDiagnosis'), icd9pcs: titles('titlesIcd9cmProcedure'), icd10cm: titles('titlesIcd10cm') }));
@@ -186,39 +196,118 @@ export class Terminology implements TerminologyLookup {
     return withDisplay({ token: `${TOKEN_PREFIX.icd10pcs}:${code}`, system: SYSTEM.icd10pcs, code }, coding.display);
   }
 
+  /** ATC3 classes of a medication given as codings and text; codings tagged by `flattenProduct` carry its parts, route and form. */
   medicationAtc3(codings: Coding[], text?: string): string[] {
-    return this.medicationAtc3WithSource(codings, text).atc3;
+    return this.classifyMedication(unflattenProduct(codings, text)).atc3;
+  }
+
+  /** `medicationAtc3` plus the step that produced the classes. */
+  medicationAtc3WithSource(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
+    const { atc3, source } = this.classifyMedication(unflattenProduct(codings, text));
+    return { atc3, source };
   }
 
   /**
-   * `medicationAtc3` plus the step that produced the classes. Order of preference: ATC coding
-   * (truncated to level 3) → NDC (standard or MIMIC local; direct, then through RxNorm) → RxNorm →
-   * GSN (MIMIC local, possibly several per cell) → drug name (MIMIC local name codings, then
-   * `text`, then coding displays). MIMIC formulary codes have no map and are skipped.
+   * The classes of a medication and the rule that chose each. Per part (one, or each ingredient of
+   * a mix): an ATC coding (truncated to level 3) wins; else the code maps in order of trust (NDC,
+   * directly then through RxNorm → RxNorm → GSN), checked against the route: a mapped class the
+   * route rules exclude, or a substance the rules class by strength or route, gives way to the
+   * classing of the product's name; with no code mapped, the name is classed (RxNorm normalised
+   * names parsed to ingredients, strengths and dose form; WHO index chosen by route, strength,
+   * combination; drug-name map as fallback). Empty classes come back as rule `not-assessed`.
    */
-  medicationAtc3WithSource(codings: Coding[], text?: string): { atc3: string[]; source: Atc3Source } {
-    const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
-      codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
-    const found = new Set<string>();
-    const done = (source: Atc3Source) => ({ atc3: [...found].sort(), source });
+  classifyMedication(product: MedicationProduct): MedicationClasses {
+    const route = this.routeOf(product);
+    const classes: ChosenClass[] = [];
+    let source: Atc3Source = 'none';
+    const rank: Atc3Source[] = ['none', 'name', 'gsn', 'rxnorm', 'ndc', 'atc'];
+    for (const part of product.parts) {
+      const got = this.classifyPart(part, route, product.strengthText);
+      for (const c of got.classes) if (!classes.some((x) => x.atc3 === c.atc3)) classes.push(c);
+      if (got.classes.length > 0 && rank.indexOf(got.source) > rank.indexOf(source)) source = got.source;
+    }
+    const atc3 = [...new Set(classes.map((c) => c.atc3))].sort();
+    const rule = classes.length === 0 ? 'not-assessed' : [...new Set(classes.map((c) => c.rule))].join('+');
+    const names = product.parts.map((p) => p.text).filter(Boolean);
+    const codes = product.parts.flatMap((p) => p.codings);
+    return { display: names.length > 0 ? names.join(' / ') : undefined, codes, atc3, rule, source, route, classes };
+  }
 
-    for (const code of codes('atc')) {
-      const atc3 = atc3Of(code);
-      if (atc3) found.add(atc3);
+  /** The route of a product: the request's route (codes, then words), else the Medication's form, else the dose form in its name. */
+  routeOf(product: MedicationProduct): Route | undefined {
+    const fromConcept = (c: MedicationConcept | undefined) => {
+      for (const coding of c?.codings ?? []) {
+        const r = this.chooser.routeOfCoding(coding) ?? this.chooser.routeOfText(coding.display);
+        if (r) return r;
+      }
+      return this.chooser.routeOfText(c?.text);
+    };
+    const explicit = fromConcept(product.route) ?? fromConcept(product.form);
+    if (explicit) return explicit;
+    for (const part of product.parts) {
+      for (const name of this.namesOf(part)) {
+        const r = this.chooser.routeOfText(parseProductName(name).doseForm);
+        if (r) return r;
+      }
     }
-    if (found.size > 0) return done('atc');
-    for (const raw of codes('ndc')) for (const a of this.ndcToAtc3(raw)) found.add(a);
-    if (found.size > 0) return done('ndc');
-    for (const rxcui of codes('rxnorm')) for (const a of this.rxnormAtc3.get(rxcui) ?? []) found.add(a);
-    if (found.size > 0) return done('rxnorm');
-    for (const cell of codes('gsn')) for (const gsn of splitGsn(cell)) for (const a of this.gsnAtc3.get(gsn) ?? []) found.add(a);
-    if (found.size > 0) return done('gsn');
-    const names = [...codes('name'), ...(text ? [text] : []), ...codings.map((c) => c.display ?? '')].filter((n) => n.trim() !== '');
-    for (const name of names) {
-      for (const a of this.drugNameAtc3(name)) found.add(a);
-      if (found.size > 0) return done('name');
+    return undefined;
+  }
+
+  private classifyPart(part: MedicationConcept, route: Route | undefined, strengthText: string | undefined): { classes: ChosenClass[]; source: Atc3Source } {
+    const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
+      part.codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
+    const atcCodes = codes('atc').filter((c) => atc3Of(c));
+    if (atcCodes.length > 0) {
+      return { classes: atcCodes.map((c) => ({ atc3: atc3Of(c) as string, atc: c.toUpperCase(), rule: 'atc-coding', why: `ATC coding ${c}` })), source: 'atc' };
     }
-    return done('none');
+    const named = () => {
+      for (const name of this.namesOf(part)) {
+        const got = this.chooser.classifyName(name, { route, strengthText });
+        if (got.length > 0) return got;
+      }
+      return [];
+    };
+    for (const step of CODE_STEPS) {
+      const found = new Set<string>();
+      for (const code of codes(step)) for (const a of this.codeAtc3(step, code)) found.add(a);
+      if (found.size === 0) continue;
+      const mapped = [...found].sort();
+      const byName = named();
+      const decisive = byName.length > 0 && byName.every((c) => c.rule === 'substance' || c.rule === 'combination');
+      const excluded = route === undefined ? [] : mapped.filter((a) => this.chooser.fit(a, route) === 0 || this.narrowerRuleExcludes(a, route));
+      const namedSet = byName.map((c) => c.atc3).sort().join(' ');
+      if (byName.length > 0 && namedSet !== mapped.join(' ') && (decisive || excluded.length > 0)) {
+        const reason = decisive ? `${step} map gave ${mapped.join(', ')}; the substance rule decides` : `${step} map gave ${mapped.join(', ')}, ${excluded.join(', ')} not for route ${route}`;
+        return { classes: byName.map((c) => ({ ...c, rule: 'code-map-route-checked', why: `${reason}: ${c.why}` })), source: step };
+      }
+      const kept = excluded.length > 0 && excluded.length < mapped.length ? mapped.filter((a) => !excluded.includes(a)) : mapped;
+      const why = kept.length < mapped.length ? `${step} map (${mapped.join(', ')}; ${excluded.join(', ')} not for route ${route})` : `${step} map`;
+      return { classes: kept.map((a) => ({ atc3: a, atc: a, rule: 'code-map', why: `${why}: ${codes(step).join(', ')} → ${a}` })), source: step };
+    }
+    const byName = named();
+    return { classes: byName, source: byName.length > 0 ? 'name' : 'none' };
+  }
+
+  /** A code map's ATC3 class holds a narrower group (e.g. G02CC in G02C) that the route rules keep off this route. */
+  private narrowerRuleExcludes(atc3: string, route: Route): boolean {
+    return this.chooser.fit(atc3, route) !== 2 && this.chooser.rulesUnder(atc3).some((r) => !r.routes.includes(route));
+  }
+
+  private codeAtc3(step: (typeof CODE_STEPS)[number], code: string): string[] {
+    if (step === 'ndc') return this.ndcToAtc3(code);
+    if (step === 'rxnorm') return this.rxnormAtc3.get(code) ?? [];
+    return splitGsn(code).flatMap((gsn) => this.gsnAtc3.get(gsn) ?? []);
+  }
+
+  /** Names a part is known by, most specific first: RxNorm displays (normalised names), the text, MIMIC name codings, other displays. */
+  private namesOf(part: MedicationConcept): string[] {
+    const names = [
+      ...part.codings.filter((c) => c.system === SYSTEM.rxnorm && c.display).map((c) => c.display as string),
+      ...(part.text ? [part.text] : []),
+      ...part.codings.filter((c) => c.system === MIMIC_SYSTEM.medicationName && c.code).map((c) => c.code as string),
+      ...part.codings.map((c) => c.display ?? ''),
+    ].filter((n) => n.trim() !== '');
+    return [...new Set(names)];
   }
 
   /** ATC3 of an NDC in any accepted form: the NDC → ATC3 map, else NDC → RxNorm → ATC3. */

@@ -1,4 +1,24 @@
 import type { Coding } from 'fhir/r4';
+import type { ChosenClass, Route } from './atc-choice';
+import type { MedicationProduct } from './medication-resolver';
+
+/** The ATC classes of one medication and how they were chosen; `rule` is `not-assessed` when nothing maps, so callers can say so by name. */
+export interface MedicationClasses {
+  /** The medication's name for people (its parts joined), when it has one. */
+  display?: string;
+  /** The codes it was classed from. */
+  codes: Coding[];
+  /** ATC level-3 classes, sorted; empty when not assessed. */
+  atc3: string[];
+  /** The rules that chose the classes (`substance`, `route`, `code-map`, `combination`, … joined by `+`), or `not-assessed`. */
+  rule: string;
+  /** The step of the code ladder that produced the classes (atc, ndc, rxnorm, gsn, name) or none. */
+  source: 'atc' | 'ndc' | 'rxnorm' | 'gsn' | 'name' | 'none';
+  /** The route the choice assumed, when known. */
+  route?: Route;
+  /** Every class with the rule and reason that chose it. */
+  classes: ChosenClass[];
+}
 
 /** A diagnosis or procedure code, normalised to a standard system and namespaced as a token. */
 export interface CodeToken {
@@ -25,6 +45,8 @@ export interface TerminologyLookup {
    * NDC/GSN/formulary/name) and, as a fallback, its drug name. Empty when nothing maps.
    */
   medicationAtc3(codings: Coding[], text?: string): string[];
+  /** The classes of a resolved medication (see `resolveMedication`) with the rule that chose each; rule `not-assessed` when none. */
+  classifyMedication(product: MedicationProduct): MedicationClasses;
   /** WHO name of an ATC3 class (lower case as in the WHO index), if known. */
   atc3Name(atc3: string): string | undefined;
   /** Title of a diagnosis/procedure token (`icd10cm:E11.9` → "Type 2 diabetes mellitus without complications"). */

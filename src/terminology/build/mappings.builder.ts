@@ -7,6 +7,11 @@ import { atc3Of, dotIcd10cm, dotIcd9Diagnosis, normaliseDrugName, normaliseNdc, 
 import { MAPPING_FILE, MAPPING_URL_BASE, type CodeTitlesFile, type DdiPairsFile, type MappingIndexFile } from '../mapping-files';
 import { readCsvRecords, type CsvRecord } from './csv-table';
 import { stableJson } from './stable-json';
+import { packageRoot } from '../../common/package-root';
+import type { AtcRouteRules } from '../atc-choice';
+
+/** The project-made route rules, relative to the package root (copied, checked, into fhir-mappings/). */
+const ROUTE_RULES_SOURCE = 'src/terminology/build/atc-route-rules.json';
 
 /** Equivalence codes of FHIR R4 ConceptMap (ConceptMapEquivalence). */
 type Equivalence = ConceptMapGroupElementTarget['equivalence'];
@@ -87,6 +92,8 @@ export class MappingsBuilder {
     put(MAPPING_FILE.gsnAtc3, gsn.map, gsn.count);
     const atc = this.atcCodeSystem();
     put(MAPPING_FILE.atcCodeSystem, atc.codeSystem, atc.count);
+    const routeRules = this.atcRouteRules(atc.codeSystem);
+    put(MAPPING_FILE.atcRouteRules, routeRules, routeRules.classRoutes.length + routeRules.substances.length + routeRules.primary.length);
     const names = this.drugNameAtc3(atc.level5Names);
     put(MAPPING_FILE.drugNameAtc3, names.map, names.count);
     const gem = this.icd9cmIcd10cm();
@@ -311,6 +318,49 @@ export class MappingsBuilder {
       }),
     };
     return { codeSystem, count: byCode.size, level5Names };
+  }
+
+  /**
+   * The project's route rules (src/terminology/build/atc-route-rules.json), checked against the WHO
+   * index: every ATC code they name exists, every substance and synonym target is a WHO level-5 name,
+   * every primary class is one of its substance's codes. A rule that names nothing real fails the build.
+   */
+  private atcRouteRules(atc: CodeSystem): AtcRouteRules {
+    const file = path.join(packageRoot(), ROUTE_RULES_SOURCE);
+    const rules = JSON.parse(readFileSync(file, 'utf8')) as AtcRouteRules;
+    const codes = new Set((atc.concept ?? []).map((c) => c.code));
+    const level5 = new Map<string, string[]>();
+    for (const c of atc.concept ?? []) {
+      if (c.code.length !== 7) continue;
+      for (const n of [c.display ?? '', ...(c.designation ?? []).map((d) => d.value)]) {
+        const k = normaliseDrugName(n);
+        level5.set(k, [...(level5.get(k) ?? []), c.code]);
+      }
+    }
+    const problems: string[] = [];
+    const routes = new Set(Object.keys(rules.routes));
+    const checkRoutes = (where: string, list: string[] | undefined) => {
+      for (const r of list ?? []) if (!routes.has(r)) problems.push(`${where}: unknown route ${r}`);
+    };
+    checkRoutes('systemicRoutes', rules.systemicRoutes);
+    for (const r of rules.classRoutes) {
+      if (!codes.has(r.atc)) problems.push(`classRoutes: ${r.atc} is not an ATC code`);
+      checkRoutes(`classRoutes ${r.atc}`, r.routes);
+    }
+    for (const r of rules.substances) {
+      if (!codes.has(r.atc)) problems.push(`substances ${r.ingredient}: ${r.atc} is not an ATC code`);
+      if (!level5.has(normaliseDrugName(r.ingredient))) problems.push(`substances: ${r.ingredient} is not a WHO substance name`);
+      checkRoutes(`substances ${r.ingredient}`, r.routes);
+    }
+    for (const r of rules.primary) {
+      if (!(level5.get(normaliseDrugName(r.ingredient)) ?? []).includes(r.atc)) problems.push(`primary ${r.ingredient}: ${r.atc} is not one of its WHO codes`);
+    }
+    const comboIngredients = new Set(rules.combinationWords.flatMap((w) => (w.ingredients ?? []).map(normaliseDrugName)));
+    for (const [from, to] of rules.synonyms) if (!level5.has(normaliseDrugName(to)) && !comboIngredients.has(normaliseDrugName(to))) problems.push(`synonyms ${from}: ${to} is not a WHO substance name`);
+    for (const t of rules.routeCodes) for (const [code, r] of Object.entries(t.codes)) if (!routes.has(r)) problems.push(`routeCodes ${t.system}|${code}: unknown route ${r}`);
+    for (const [word, r] of rules.routeWords) if (!routes.has(r)) problems.push(`routeWords ${word}: unknown route ${r}`);
+    if (problems.length > 0) throw new Error(`${ROUTE_RULES_SOURCE}: ${problems.join('; ')}`);
+    return { ...rules, description: `${rules.description} Source: ${ROUTE_RULES_SOURCE} (sha256 ${sha256(readFileSync(file)).slice(0, 12)}). ${WHO_ATC_NOTICE}` };
   }
 
   /**
@@ -614,6 +664,7 @@ const WHAT: Record<string, string> = {
   [MAPPING_FILE.titlesIcd9cmProcedure]: 'ICD-9-CM procedure titles (MIMIC-IV demo, ODbL)',
   [MAPPING_FILE.titlesIcd10cm]: 'ICD-10-CM short titles (CMS order file)',
   [MAPPING_FILE.ddiAtc3Pairs]: 'Interacting ATC3 pairs (GAMENet / TWOSIDES)',
+  [MAPPING_FILE.atcRouteRules]: 'Route, form and strength rules choosing among ATC codes (project-made, WHO index)',
 };
 
 function kindOf(file: string): string {
