@@ -14,7 +14,7 @@ export interface AtcRouteRules {
   systemicRoutes: Route[];
   classRoutes: Array<{ atc: string; routes: Route[]; why: string }>;
   substances: Array<{ ingredient: string; routes?: Route[]; maxStrength?: Strength; minStrength?: Strength; atc: string; why: string }>;
-  primary: Array<{ ingredient: string; atc: string; why: string }>;
+  primary: Array<{ ingredient: string; routes?: Route[]; atc: string; why: string }>;
   synonyms: Array<[string, string]>;
   combinationWords: Array<{ word: string; ingredients?: string[]; atc?: string[] }>;
   routeCodes: Array<{ system: string; codes: Record<string, Route> }>;
@@ -129,10 +129,11 @@ export class AtcChooser {
     return this.classRoutes.filter((r) => r.atc.length > atc3.length && r.atc.startsWith(atc3));
   }
 
-  /** Whether a class fits a route: 2 the class is meant for it, 1 a systemic class and a systemic route, 0 it does not fit. */
+  /** Whether a class fits a route: 2 the class is meant for it, 1 a systemic class and a systemic route, 0 it does not fit (route unknown: see below). */
   fit(atc: string, route: Route | undefined): 0 | 1 | 2 {
     const rule = this.classRoute(atc);
-    if (route === undefined) return !rule || rule.routes.includes('oral') || rule.routes.includes('parenteral') ? 1 : 0;
+    // No route given: a class for any systemic route first, then one for oral or parenteral use only.
+    if (route === undefined) return !rule ? 2 : rule.routes.includes('oral') || rule.routes.includes('parenteral') ? 1 : 0;
     if (rule) return rule.routes.includes(route) ? 2 : 0;
     return this.rules.systemicRoutes.includes(route) ? 1 : 0;
   }
@@ -143,9 +144,10 @@ export class AtcChooser {
     const tries: string[] = [];
     const add = (k: string) => {
       if (k === '') return;
-      tries.push(k);
+      // The synonym first: the index also lists some US spellings with fewer codes (acyclovir vs aciclovir).
       const syn = this.synonyms.get(k);
       if (syn) tries.push(syn);
+      tries.push(k);
     };
     add(normaliseDrugName(name));
     add(norm);
@@ -174,10 +176,16 @@ export class AtcChooser {
       if (combo) return [combo];
     }
     const out: ChosenClass[] = [];
+    const fromMap = (written: string) => this.fallbackName(written).map((a): ChosenClass => ({ atc3: a, atc: a, rule: 'name-map', why: `drug-name map: "${written}" → ${a}` }));
     for (const ing of ingredients) {
       const chosen = ing.key ? this.chooseForSubstance(ing.key, ing.strength, route) : undefined;
-      if (chosen) out.push(chosen);
-      else for (const a of this.fallbackName(ing.written)) out.push({ atc3: a, atc: a, rule: 'name-map', why: `drug-name map: "${ing.written}" → ${a}` });
+      if (chosen) {
+        out.push(chosen);
+        continue;
+      }
+      // A substance the WHO index does not name: the drug-name map knows whole MIMIC names ("Sodium Chloride 0.9%  Flush") best.
+      const whole = ingredients.length === 1 ? fromMap(name) : [];
+      out.push(...(whole.length > 0 ? whole : fromMap(ing.written)));
     }
     return dedupe(out);
   }
@@ -188,7 +196,7 @@ export class AtcChooser {
     const chosen = (atc: string, rule: ClassRule, why: string): ChosenClass => ({ atc3: atc.slice(0, 4), atc, rule, why, ingredient });
     for (const s of this.rules.substances) {
       if (s.ingredient !== ingredient) continue;
-      if (s.routes && !s.routes.includes(route ?? 'oral')) continue;
+      if (s.routes && !routeMatches(s.routes, route)) continue;
       if (s.maxStrength && !(strength && compareStrength(strength, s.maxStrength) !== undefined && (compareStrength(strength, s.maxStrength) as number) <= 0)) continue;
       if (s.minStrength && !(strength && compareStrength(strength, s.minStrength) !== undefined && (compareStrength(strength, s.minStrength) as number) >= 0)) continue;
       return chosen(s.atc, 'substance', `${s.why} (${s.atc})`);
@@ -203,7 +211,7 @@ export class AtcChooser {
     if (new Set(tied.map((a) => a.slice(0, 4))).size === 1) {
       return chosen(tied[0], best === 0 ? 'atc-order' : 'route', best === 0 ? `${routeWords}: no class fits, first of ${candidates.join(', ')}` : `${routeWords}: ${of}`);
     }
-    const primary = this.rules.primary.find((p) => p.ingredient === ingredient && tied.includes(p.atc));
+    const primary = this.rules.primary.find((p) => p.ingredient === ingredient && tied.includes(p.atc) && (!p.routes || routeMatches(p.routes, route)));
     if (primary) return chosen(primary.atc, 'primary', `${routeWords}: ${of}; primary ${primary.atc} (${primary.why})`);
     return chosen(tied[0], 'atc-order', `${routeWords}: ${of}; first in ATC order`);
   }
@@ -238,6 +246,11 @@ const SALT_WORDS = new Set(('hydrochloride hcl hydrobromide sodium potassium cal
   'besylate citrate sulfate sulphate phosphate acetate fumarate hyclate monohydrate dihydrate trihydrate hemihydrate anhydrous propionate ' +
   'dipropionate furoate valerate disodium tromethamine bromide lactate decanoate xinafoate cypionate enanthate pamoate hydrate ' +
   'monosodium dimesylate hydrochlorides teoclate embonate benzoate gluconate mononitrate nitrate chloride oxalate').split(' '));
+
+/** A rule's routes match a product's route; with no route given, any rule for oral or parenteral use (systemic assumed). */
+function routeMatches(routes: Route[], route: Route | undefined): boolean {
+  return route === undefined ? routes.includes('oral') || routes.includes('parenteral') : routes.includes(route);
+}
 
 function parseStrength(text: string | undefined): Strength | undefined {
   if (!text) return undefined;

@@ -1,6 +1,6 @@
-import type { CodeableConcept, Coding, Medication, Reference, Resource } from 'fhir/r4';
+import type { CodeableConcept, Coding, Medication, Resource } from 'fhir/r4';
 import { TOKEN_PREFIX } from './code-systems';
-import { conceptOf, medicationConcepts, referencedId, type MedicationConcept } from './medication-concept';
+import { resolveMedication, type MedicationConcept, type MedicationProduct, type MedicationUse, type ResolvedMedication } from './medication-resolver';
 import type { TerminologyLookup } from './terminology.types';
 
 /** Pseudo-systems in the report: a concept's text (drug name fallback), a reference that did not resolve, a concept with no coding. */
@@ -27,7 +27,24 @@ export interface ResourceCoverage extends CoverageCount {
 export interface CoverageReport {
   /** Per resource type: Condition, Procedure, MedicationRequest, Medication, ... */
   resourceTypes: Record<string, ResourceCoverage>;
+  /** Medication uses (not Medication resources) by the rule that chose their classes (`not-assessed` when none). */
+  medicationRules: Record<string, number>;
+  /** Drugs whose classes differ from the route-blind first-listed classing, by rows (only when the terminology offers that baseline). */
+  labelChanges: LabelChange[];
 }
+
+/** A drug (by name and route) whose classes changed against the first-listed, route-blind classing. */
+export interface LabelChange {
+  drug: string;
+  route?: string;
+  before: string[];
+  after: string[];
+  rule: string;
+  rows: number;
+}
+
+/** The classing the coverage report needs; `firstListedAtc3` (Terminology has it) adds the label changes. */
+export type CoverageTerminology = TerminologyLookup & { firstListedAtc3?(product: MedicationProduct): string[] };
 
 /** What "mapped" means: medications → ≥1 ATC3 class; diagnoses/procedures → an ICD token of LEADER's vocabulary (SNOMED without a map stays `sct:`, counted unmapped). */
 const MAPPED_CODE_PREFIXES = new Set<string>([TOKEN_PREFIX.icd9cm, TOKEN_PREFIX.icd10cm, TOKEN_PREFIX.icd9pcs, TOKEN_PREFIX.icd10pcs]);
@@ -77,7 +94,7 @@ class TypeTally extends Tally {
  * unmapped codes. MedicationRequest (and other medication uses) with `medicationReference` resolve
  * the Medication from the same stream; Medications are kept, requests only counted by reference.
  */
-export async function computeCoverage(resources: AsyncIterable<Resource> | Iterable<Resource>, terminology: TerminologyLookup, top = 10): Promise<CoverageReport> {
+export async function computeCoverage(resources: AsyncIterable<Resource> | Iterable<Resource>, terminology: CoverageTerminology, top = 10): Promise<CoverageReport> {
   const types = new Map<string, TypeTally>();
   const tally = (type: string) => {
     let t = types.get(type);
@@ -85,23 +102,41 @@ export async function computeCoverage(resources: AsyncIterable<Resource> | Itera
     return t;
   };
   const medications = new Map<string, Medication>();
-  const byReference = new Map<string, Map<string, number>>();
+  /** Uses that reference a Medication by id, counted by what decides their classing (reference, route, strength text). */
+  const deferred = new Map<string, { type: string; use: MedicationUse; times: number }>();
+  const rules = new Map<string, number>();
+  const changes = new Map<string, LabelChange>();
 
-  const countMedication = (type: string, concepts: MedicationConcept[], times: number) => {
+  const countMedication = (type: string, resolved: ResolvedMedication, times: number) => {
     const t = tally(type);
-    const atc3 = new Set<string>();
+    if (!resolved.resolved) {
+      t.system(UNRESOLVED_SYSTEM).add('(missing Medication)', false, times);
+      t.add(UNRESOLVED_SYSTEM, false, times);
+      if (type !== 'Medication') rules.set('not-assessed', (rules.get('not-assessed') ?? 0) + times);
+      return;
+    }
+    const classes = terminology.classifyMedication(resolved);
     const perSystem = new Map<string, { system: string; code: string; mapped: boolean }>();
-    for (const concept of concepts) {
-      for (const a of terminology.medicationAtc3(concept.codings, concept.text)) atc3.add(a);
+    const alone = (part: MedicationConcept) => terminology.classifyMedication({ ...resolved, parts: [part] }).atc3.length > 0;
+    for (const concept of resolved.parts) {
       for (const coding of concept.codings) {
-        const mapped = terminology.medicationAtc3([coding]).length > 0;
         const system = coding.system ?? '(no system)';
-        perSystem.set(`${system}|${coding.code}`, { system, code: (coding.code as string).trim(), mapped });
+        perSystem.set(`${system}|${coding.code}`, { system, code: (coding.code as string).trim(), mapped: alone({ codings: [coding] }) });
       }
-      if (concept.text) perSystem.set(`${TEXT_SYSTEM}|${concept.text}`, { system: TEXT_SYSTEM, code: concept.text.trim(), mapped: terminology.medicationAtc3([], concept.text).length > 0 });
+      if (concept.text) perSystem.set(`${TEXT_SYSTEM}|${concept.text}`, { system: TEXT_SYSTEM, code: concept.text.trim(), mapped: alone({ codings: [], text: concept.text }) });
     }
     for (const { system, code, mapped } of perSystem.values()) t.system(system).add(code, mapped, times);
-    t.add(conceptKey(concepts), atc3.size > 0, times);
+    t.add(conceptKey(resolved.parts), classes.atc3.length > 0, times);
+    if (type === 'Medication') return;
+    rules.set(classes.rule, (rules.get(classes.rule) ?? 0) + times);
+    const before = terminology.firstListedAtc3?.(resolved);
+    if (before && before.join(' ') !== classes.atc3.join(' ')) {
+      const drug = resolved.display ?? conceptKey(resolved.parts);
+      const key = `${drug}|${classes.route ?? ''}|${before.join(' ')}|${classes.atc3.join(' ')}`;
+      const change = changes.get(key);
+      if (change) change.rows += times;
+      else changes.set(key, { drug, ...(classes.route ? { route: classes.route } : {}), before, after: classes.atc3, rule: classes.rule, rows: times });
+    }
   };
 
   const countCode = (type: string, cc: CodeableConcept | undefined, map: (c: Coding) => { token: string } | undefined) => {
@@ -122,6 +157,7 @@ export async function computeCoverage(resources: AsyncIterable<Resource> | Itera
     t.add(codings.length > 0 ? [...seen].sort().join(' ') : `${TEXT_SYSTEM}|${cc?.text ?? ''}`, anyMapped);
   };
 
+  const noLookup = () => undefined;
   for await (const resource of resources as AsyncIterable<Resource>) {
     switch (resource.resourceType) {
       case 'Condition':
@@ -137,44 +173,35 @@ export async function computeCoverage(resources: AsyncIterable<Resource> | Itera
       }
       default:
         if (MEDICATION_USE_TYPES.has(resource.resourceType)) {
-          const use = resource as { medicationCodeableConcept?: CodeableConcept; medicationReference?: Reference; contained?: Resource[] };
-          if (use.medicationCodeableConcept) {
-            countMedication(resource.resourceType, [conceptOf(use.medicationCodeableConcept)], 1);
-          } else {
-            const id = referencedId(use.medicationReference);
-            const contained = use.contained?.find((r) => r.resourceType === 'Medication' && r.id === id) as Medication | undefined;
-            if (contained) countMedication(resource.resourceType, medicationConcepts(contained, () => undefined), 1);
-            else {
-              const refs = byReference.get(resource.resourceType) ?? new Map<string, number>();
-              refs.set(id ?? '', (refs.get(id ?? '') ?? 0) + 1);
-              byReference.set(resource.resourceType, refs);
-            }
+          const use = resource as MedicationUse & Resource;
+          const inline = use.medicationCodeableConcept || use.medicationReference?.reference?.trim().startsWith('#');
+          if (inline) countMedication(resource.resourceType, resolveMedication(use, noLookup), 1);
+          else {
+            // Medications may come later in the stream: keep what decides the classing, counted.
+            const dosage = Array.isArray(use.dosageInstruction) ? use.dosageInstruction[0] : Array.isArray(use.dosage) ? use.dosage[0] : use.dosage;
+            const kept: MedicationUse = { medicationReference: use.medicationReference, ...(dosage ? { dosageInstruction: [{ route: dosage.route, text: dosage.text }] } : {}) };
+            const key = `${resource.resourceType}|${JSON.stringify(kept)}`;
+            const seen = deferred.get(key);
+            if (seen) seen.times++;
+            else deferred.set(key, { type: resource.resourceType, use: kept, times: 1 });
           }
         }
     }
   }
 
-  const resolve = (ref: Reference) => medications.get(referencedId(ref) ?? '');
-  for (const med of [...medications.values()]) countMedication('Medication', medicationConcepts(med, resolve), 1);
-  for (const [type, refs] of byReference) {
-    for (const [id, times] of refs) {
-      const med = medications.get(id);
-      if (med) countMedication(type, medicationConcepts(med, resolve), times);
-      else {
-        const t = tally(type);
-        t.system(UNRESOLVED_SYSTEM).add('(missing Medication)', false, times);
-        t.add(UNRESOLVED_SYSTEM, false, times);
-      }
-    }
-  }
+  const lookup = (id: string) => medications.get(id);
+  for (const med of [...medications.values()]) countMedication('Medication', resolveMedication({ medicationReference: { reference: `Medication/${med.id}` } }, lookup), 1);
+  for (const { type, use, times } of deferred.values()) countMedication(type, resolveMedication(use, lookup), times);
 
-  const report: CoverageReport = { resourceTypes: {} };
+  const report: CoverageReport = { resourceTypes: {}, medicationRules: {}, labelChanges: [] };
   for (const type of [...types.keys()].sort()) {
     const t = types.get(type) as TypeTally;
     const systems: Record<string, CoverageCount> = {};
     for (const name of [...t.systems.keys()].sort()) systems[name] = (t.systems.get(name) as Tally).result(top);
     report.resourceTypes[type] = { ...t.result(top), systems };
   }
+  for (const rule of [...rules.keys()].sort()) report.medicationRules[rule] = rules.get(rule) as number;
+  report.labelChanges = [...changes.values()].sort((a, b) => b.rows - a.rows || (a.drug < b.drug ? -1 : a.drug > b.drug ? 1 : 0));
   return report;
 }
 
@@ -191,13 +218,22 @@ export function percent(part: number, whole: number): string {
 }
 
 /** The report as plain text lines (what `leader terminology-coverage` prints without --json). */
-export function formatCoverage(report: CoverageReport): string[] {
+export function formatCoverage(report: CoverageReport, top = 25): string[] {
   const lines: string[] = [];
   for (const [type, t] of Object.entries(report.resourceTypes)) {
     lines.push(`${type}: rows mapped ${t.rowsMapped}/${t.rows} (${percent(t.rowsMapped, t.rows)}), distinct concepts mapped ${t.distinctMapped}/${t.distinct} (${percent(t.distinctMapped, t.distinct)})`);
     for (const [system, s] of Object.entries(t.systems)) {
       lines.push(`  ${system}: rows ${s.rowsMapped}/${s.rows} (${percent(s.rowsMapped, s.rows)}), distinct codes ${s.distinctMapped}/${s.distinct} (${percent(s.distinctMapped, s.distinct)})`);
       if (s.topUnmapped.length > 0) lines.push(`    top unmapped: ${s.topUnmapped.map((u) => `${u.code} (${u.rows})`).join(', ')}`);
+    }
+  }
+  const uses = Object.values(report.medicationRules).reduce((a, b) => a + b, 0);
+  if (uses > 0) lines.push(`medication uses by the rule that chose their classes: ${Object.entries(report.medicationRules).map(([rule, n]) => `${rule} ${n} (${percent(n, uses)})`).join(', ')}`);
+  if (report.labelChanges.length > 0) {
+    const rows = report.labelChanges.reduce((a, c) => a + c.rows, 0);
+    lines.push(`label changes against the first-listed, route-blind classing: ${report.labelChanges.length} drugs, ${rows} rows`);
+    for (const c of report.labelChanges.slice(0, top)) {
+      lines.push(`  ${c.drug}${c.route ? ` [${c.route}]` : ''}: ${c.before.join(',') || '-'} -> ${c.after.join(',') || '-'} (${c.rule}), ${c.rows} rows`);
     }
   }
   return lines;

@@ -67,10 +67,15 @@ export function parseProductName(raw: string): ParsedProductName {
       if (part !== '') out.ingredients.push({ name: part });
       continue;
     }
-    const name = part.slice(0, m.index).trim();
     const strength = { value: Number(m[1].replace(',', '.')), unit: m[2].replace(/\s+/g, '').toUpperCase() };
-    if (name !== '') out.ingredients.push({ name, strength });
+    const before = part.slice(0, m.index).trim();
     const rest = part.slice(m.index + m[0].length).trim();
+    // Hospital names often lead with the strength: `0.9% Sodium Chloride`, `5% Dextrose`.
+    if (before === '') {
+      if (rest !== '') out.ingredients.push({ name: rest, strength });
+      continue;
+    }
+    out.ingredients.push({ name: before, strength });
     if (i === parts.length - 1 && rest !== '') out.doseForm = rest;
   }
   return out;

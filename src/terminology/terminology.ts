@@ -233,6 +233,29 @@ export class Terminology implements TerminologyLookup {
     return { display: names.length > 0 ? names.join(' / ') : undefined, codes, atc3, rule, source, route, classes };
   }
 
+  /**
+   * The route-blind classing this project used before the route rules (per part: ATC coding, NDC,
+   * RxNorm, GSN, then the first drug-name map hit, whose multi-class names keep their first-listed
+   * ATC code). Kept only as the baseline of the coverage report's label changes.
+   */
+  firstListedAtc3(product: MedicationProduct): string[] {
+    const out = new Set<string>();
+    for (const part of product.parts) {
+      const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
+        part.codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
+      let found = codes('atc').map((c) => atc3Of(c)).filter((a): a is string => a !== undefined);
+      for (const step of CODE_STEPS) if (found.length === 0) found = codes(step).flatMap((c) => this.codeAtc3(step, c));
+      if (found.length === 0) {
+        for (const name of this.namesOf(part)) {
+          found = this.drugNameAtc3(name);
+          if (found.length > 0) break;
+        }
+      }
+      for (const a of found) out.add(a);
+    }
+    return [...out].sort();
+  }
+
   /** The route of a product: the request's route (codes, then words), else the Medication's form, else the dose form in its name. */
   routeOf(product: MedicationProduct): Route | undefined {
     const fromConcept = (c: MedicationConcept | undefined) => {

@@ -3,6 +3,7 @@ import type { PatientResources } from '../fhir/fhir-source.types';
 import { parseReference } from '../fhir/fhir-resource.utils';
 import { EXTENSION, MIMIC_SYSTEM, SYSTEM } from '../terminology/code-systems';
 import type { TerminologyLookup } from '../terminology/terminology.types';
+import { flattenProduct, resolveMedication } from '../terminology/medication-resolver';
 import type { PatientProfile, PatientTimeline, TimelineCode, TimelineMedication, TimelineVisit } from './timeline.types';
 
 export interface BuildTimelineOptions {
@@ -430,47 +431,10 @@ interface DescribedMedication {
 
 /** Codings and text of the requested medication: the CodeableConcept, or the referenced Medication (contained, by id, or a mix's ingredients). */
 function describeMedication(request: MedicationRequest, medications: ReadonlyMap<string, Medication>): DescribedMedication {
-  if (request.medicationCodeableConcept) {
-    const cc = request.medicationCodeableConcept;
-    const codings = cc.coding ?? [];
-    return { resolved: true, codings, text: cc.text ?? codings.find((c) => c.display)?.display };
-  }
-  const reference = request.medicationReference;
-  const lookup = (ref: string | undefined, contained: readonly unknown[] | undefined): Medication | undefined => {
-    if (!ref) return undefined;
-    if (ref.startsWith('#')) {
-      const id = ref.slice(1);
-      return (contained as Medication[] | undefined)?.find((r) => r.resourceType === 'Medication' && r.id === id);
-    }
-    const parsed = parseReference(ref);
-    return parsed && (parsed.type ?? 'Medication') === 'Medication' ? medications.get(parsed.id) : undefined;
-  };
-  const medication = lookup(reference?.reference, request.contained);
-  if (!medication) return { resolved: false, codings: [], text: reference?.display };
-  const codings: Coding[] = [];
-  const texts: string[] = [];
-  const visit = (med: Medication, depth: number) => {
-    codings.push(...(med.code?.coding ?? []));
-    for (const id of med.identifier ?? []) {
-      if (id.system && id.value && MIMIC_MEDICATION_IDENTIFIERS.has(id.system) && !codings.some((c) => c.system === id.system && c.code === id.value)) {
-        codings.push({ system: id.system, code: id.value });
-      }
-    }
-    const name = med.code?.text ?? med.code?.coding?.find((c) => c.display)?.display ?? med.identifier?.find((i) => i.system === MIMIC_SYSTEM.medicationName)?.value;
-    if (name) texts.push(name);
-    if (depth >= 3) return;
-    for (const ingredient of med.ingredient ?? []) {
-      if (ingredient.itemCodeableConcept) {
-        codings.push(...(ingredient.itemCodeableConcept.coding ?? []));
-        const t = conceptText(ingredient.itemCodeableConcept, 'display');
-        if (t) texts.push(t);
-      }
-      const part = lookup(ingredient.itemReference?.reference, med.contained ?? request.contained);
-      if (part && part !== med) visit(part, depth + 1);
-    }
-  };
-  visit(medication, 0);
-  return { resolved: true, codings, text: texts.length > 0 ? texts.join(' / ') : reference?.display };
+  // The one resolver; its flat codings carry the parts of a mix and the request's route, which the classing reads.
+  const resolved = resolveMedication(request, (id) => medications.get(id));
+  if (!resolved.resolved) return { resolved: false, codings: [], text: resolved.display };
+  return { resolved: true, ...flattenProduct(resolved), text: resolved.display };
 }
 
 function contains(slot: VisitSlot, date: string): boolean {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Encounter, MedicationRequest, Resource } from 'fhir/r4';
 import type { PatientResources } from '../../fhir/fhir-source.types';
+import { resolveMedication } from '../../terminology/medication-resolver';
 import type { CdsHookName, CdsRequest } from '../cds-hooks.types';
 
 export interface DemoRequestOptions {
@@ -50,14 +51,8 @@ function lastEncounter(encounters: Encounter[]): Encounter | undefined {
 
 /** The order as a draft with an inline medicationCodeableConcept (drafts carry no server-side references). */
 function toDraft(mr: MedicationRequest, p: PatientResources, patientId: string): MedicationRequest | undefined {
-  let concept = mr.medicationCodeableConcept;
-  const ref = mr.medicationReference?.reference;
-  if (!concept && ref) {
-    const med = ref.startsWith('#')
-      ? (mr.contained ?? []).find((c) => c.id === ref.slice(1))
-      : p.medications.find((m) => `Medication/${m.id}` === ref);
-    concept = (med as { code?: MedicationRequest['medicationCodeableConcept'] } | undefined)?.code;
-  }
+  const resolved = resolveMedication(mr, (id) => p.medications.find((m) => m.id === id));
+  const concept = resolved.concept;
   if (!concept || ((concept.coding ?? []).length === 0 && !concept.text)) return undefined;
   return {
     resourceType: 'MedicationRequest',

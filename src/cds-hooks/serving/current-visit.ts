@@ -1,5 +1,6 @@
 import type { CodeableConcept, Coding, Medication, MedicationRequest, Resource } from 'fhir/r4';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
+import { flattenProduct, resolveMedication } from '../../terminology/medication-resolver';
 import type { PatientTimeline, TimelineCode, TimelineMedication, TimelineVisit } from '../../timeline/timeline.types';
 import type { CdsDraftOrders } from '../cds-hooks.types';
 
@@ -53,15 +54,11 @@ export function draftMedications(
 }
 
 function medicationOf(mr: MedicationRequest, bundled: Map<string, Medication>): CodeableConcept | undefined {
-  if (mr.medicationCodeableConcept) return mr.medicationCodeableConcept;
-  const ref = mr.medicationReference?.reference;
-  if (!ref) return undefined;
-  if (ref.startsWith('#')) {
-    const contained = (mr.contained ?? []).find((c) => c.resourceType === 'Medication' && c.id === ref.slice(1)) as Medication | undefined;
-    return contained?.code;
-  }
-  const rel = /(Medication\/[^/]+)$/.exec(ref)?.[1];
-  return rel ? bundled.get(rel)?.code : undefined;
+  // The one resolver; the flat codings carry a mix's parts and the draft's route for the classing.
+  const resolved = resolveMedication(mr, (id) => bundled.get(`Medication/${id}`));
+  if (!resolved.resolved) return undefined;
+  const { codings } = flattenProduct(resolved);
+  return { coding: codings, ...(resolved.display ? { text: resolved.display } : {}) };
 }
 
 function asArray<T>(v: unknown): T[] {

@@ -354,6 +354,7 @@ export class MappingsBuilder {
     }
     for (const r of rules.primary) {
       if (!(level5.get(normaliseDrugName(r.ingredient)) ?? []).includes(r.atc)) problems.push(`primary ${r.ingredient}: ${r.atc} is not one of its WHO codes`);
+      checkRoutes(`primary ${r.ingredient}`, r.routes);
     }
     const comboIngredients = new Set(rules.combinationWords.flatMap((w) => (w.ingredients ?? []).map(normaliseDrugName)));
     for (const [from, to] of rules.synonyms) if (!level5.has(normaliseDrugName(to)) && !comboIngredients.has(normaliseDrugName(to))) problems.push(`synonyms ${from}: ${to} is not a WHO substance name`);
