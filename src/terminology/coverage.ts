@@ -212,6 +212,53 @@ function conceptKey(concepts: MedicationConcept[]): string {
     .join(' + ');
 }
 
+/** One product of a product list: a name (RxNorm normalised, or free text) and, when known, the classes expected. */
+export interface ListedProduct {
+  name: string;
+  expected?: string[];
+}
+
+/** Coverage of a product list: how many get a class, and how many get exactly the expected classes. */
+export interface ProductListCoverage {
+  products: number;
+  assessed: number;
+  withExpected: number;
+  asExpected: number;
+  /** Products that got no class or other classes than expected. */
+  misses: Array<{ name: string; expected?: string[]; got: string[]; rule: string }>;
+}
+
+/** Classes every product of a list by its name alone (no code, no route but what the name says). */
+export function productListCoverage(products: ListedProduct[], terminology: TerminologyLookup): ProductListCoverage {
+  const out: ProductListCoverage = { products: products.length, assessed: 0, withExpected: 0, asExpected: 0, misses: [] };
+  for (const p of products) {
+    const classes = terminology.classifyMedication({ parts: [{ codings: [], text: p.name }] });
+    if (classes.atc3.length > 0) out.assessed++;
+    const ok = p.expected ? classes.atc3.join(';') === [...p.expected].sort().join(';') : classes.atc3.length > 0;
+    if (p.expected) {
+      out.withExpected++;
+      if (ok) out.asExpected++;
+    }
+    if (!ok) out.misses.push({ name: p.name, ...(p.expected ? { expected: p.expected } : {}), got: classes.atc3, rule: classes.rule });
+  }
+  return out;
+}
+
+/** A product list file: one product a line, `name` or `name<TAB>ATC3[;ATC3]<TAB>note`; `#` comments and a `name` header line are skipped. */
+export function parseProductList(text: string, file: string): ListedProduct[] {
+  const out: ListedProduct[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '' || line.startsWith('#') || /^name(\t|$)/.test(line)) return;
+    const [name, expected] = line.split('\t');
+    if (!name.trim()) throw new Error(`${file}:${i + 1}: no product name`);
+    const codes = (expected ?? '').split(';').map((c) => c.trim().toUpperCase()).filter((c) => c !== '');
+    const bad = codes.find((c) => !/^[A-Z]\d\d[A-Z]$/.test(c));
+    if (bad) throw new Error(`${file}:${i + 1}: ${bad} is not an ATC level-3 code`);
+    out.push(codes.length > 0 ? { name: name.trim(), expected: codes } : { name: name.trim() });
+  });
+  return out;
+}
+
 /** Percentage with one decimal, for printing. */
 export function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`;

@@ -54,6 +54,8 @@ export function parseProductName(raw: string): ParsedProductName {
     }
     return out;
   }
+  // RxNorm qualifiers before the quantity: application numbers and device or release words.
+  text = text.replace(/^(?:(?:(?:NDA|ANDA|BLA)\d+|Abuse-Deterrent|Breath-Actuated)\s+)+/i, '');
   const lead = LEADING_QUANTITY.exec(text);
   if (lead && STRENGTH.test(text.slice(lead[0].length))) {
     if (/^hr$/i.test(lead[2])) out.releaseHours = Number(lead[1]);

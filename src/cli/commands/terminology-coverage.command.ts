@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { Resource } from 'fhir/r4';
 import { CliError } from '../../common/cli-error';
 import { openFhirSource } from '../../fhir/fhir-source';
-import { computeCoverage, formatCoverage } from '../../terminology/coverage';
+import { readFileSync } from 'node:fs';
+import { computeCoverage, formatCoverage, parseProductList, percent, productListCoverage } from '../../terminology/coverage';
 import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
 
@@ -14,14 +15,16 @@ export function register(program: Command): void {
   program
     .command('terminology-coverage')
     .description('Per resource type and code system: share of codings mapped (rows and distinct codes) and the most frequent unmapped codes')
-    .requiredOption('--fhir <src>', 'FHIR source: NDJSON folder, folder of Bundles (.json/.json.gz) or FHIR server base URL')
+    .option('--fhir <src>', 'FHIR source: NDJSON folder, folder of Bundles (.json/.json.gz) or FHIR server base URL')
+    .option('--products <file>', 'product list: one drug name a line, optionally <TAB> expected ATC3 (e.g. test/fixtures/terminology/common-products.tsv)')
     .option('--mappings <dir>', 'fhir-mappings folder (LEADER_FHIR_MAPPINGS)', Terminology.defaultDir())
     .option('--top <n>', 'unmapped codes listed per system', '10')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quiet', 'no progress output')
-    .action(async (opts: { fhir: string; mappings: string; top: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (opts: { fhir?: string; products?: string; mappings: string; top: string; json?: boolean; quiet?: boolean }) => {
       const top = Number(opts.top);
       if (!Number.isInteger(top) || top < 0) throw new CliError(`--top ${opts.top}: expected a whole number >= 0`);
+      if (!opts.fhir && !opts.products) throw new CliError('terminology-coverage: give --fhir <src> and/or --products <file>');
       const progress = new ProgressReporter(process.stderr, opts.quiet === true);
       let terminology: Terminology;
       try {
@@ -29,7 +32,26 @@ export function register(program: Command): void {
       } catch (e) {
         throw new CliError(`--mappings ${opts.mappings}: ${(e as Error).message}`);
       }
-      const source = await openFhirSource(opts.fhir);
+      let products;
+      if (opts.products) {
+        let text: string;
+        try {
+          text = readFileSync(opts.products, 'utf8');
+        } catch (e) {
+          throw new CliError(`--products ${opts.products}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+        }
+        try {
+          products = productListCoverage(parseProductList(text, opts.products), terminology);
+        } catch (e) {
+          throw new CliError(`--products ${(e as Error).message}`);
+        }
+        if (!opts.fhir) {
+          if (opts.json) process.stdout.write(`${JSON.stringify({ file: opts.products, ...products }, null, 2)}\n`);
+          else process.stdout.write(`${formatProducts(opts.products, products, top).join('\n')}\n`);
+          return;
+        }
+      }
+      const source = await openFhirSource(opts.fhir as string);
       const bar = progress.bar('read resources', 0, 'resources');
       let seen = 0;
       async function* counted(): AsyncIterable<Resource> {
@@ -42,7 +64,14 @@ export function register(program: Command): void {
       const report = await computeCoverage(counted(), terminology, top);
       bar.update(seen);
       bar.stop();
-      if (opts.json) process.stdout.write(`${JSON.stringify({ source: opts.fhir, ...report }, null, 2)}\n`);
-      else process.stdout.write(`${[`terminology coverage of ${opts.fhir} (${seen} resources)`, ...formatCoverage(report)].join('\n')}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ source: opts.fhir, ...report, ...(products ? { productList: { file: opts.products, ...products } } : {}) }, null, 2)}\n`);
+      else process.stdout.write(`${[`terminology coverage of ${opts.fhir} (${seen} resources)`, ...formatCoverage(report, top), ...(products ? formatProducts(opts.products as string, products, top) : [])].join('\n')}\n`);
     });
+}
+
+function formatProducts(file: string, p: ReturnType<typeof productListCoverage>, top: number): string[] {
+  return [
+    `product list ${file}: ${p.assessed}/${p.products} classed (${percent(p.assessed, p.products)}), ${p.asExpected}/${p.withExpected} as expected (${percent(p.asExpected, p.withExpected)})`,
+    ...p.misses.slice(0, top).map((m) => `  ${m.name}: got ${m.got.join(',') || 'nothing'} (${m.rule})${m.expected ? `, expected ${m.expected.join(',')}` : ''}`),
+  ];
 }
