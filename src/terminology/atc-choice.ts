@@ -23,7 +23,7 @@ export interface AtcRouteRules {
 
 /** Which rule decided a class (for the coverage report, the lookup CLI and debugging). */
 export type ClassRule =
-  | 'atc-coding' | 'code-map' | 'code-map-route-checked' | 'substance' | 'route' | 'primary' | 'atc-order'
+  | 'atc-coding' | 'code-map' | 'code-map-corrected' | 'substance' | 'route' | 'primary' | 'atc-order'
   | 'only-class' | 'combination' | 'name-map';
 
 /** One class of a medication and why it was chosen. */

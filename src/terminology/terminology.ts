@@ -301,7 +301,7 @@ export class Terminology implements TerminologyLookup {
       const namedSet = byName.map((c) => c.atc3).sort().join(' ');
       if (byName.length > 0 && namedSet !== mapped.join(' ') && (decisive || excluded.length > 0)) {
         const reason = decisive ? `${step} map gave ${mapped.join(', ')}; the substance rule decides` : `${step} map gave ${mapped.join(', ')}, ${excluded.join(', ')} not for route ${route}`;
-        return { classes: byName.map((c) => ({ ...c, rule: 'code-map-route-checked', why: `${reason}: ${c.why}` })), source: step };
+        return { classes: byName.map((c) => ({ ...c, rule: 'code-map-corrected', why: `${reason}: ${c.why}` })), source: step };
       }
       const kept = excluded.length > 0 && excluded.length < mapped.length ? mapped.filter((a) => !excluded.includes(a)) : mapped;
       const why = kept.length < mapped.length ? `${step} map (${mapped.join(', ')}; ${excluded.join(', ')} not for route ${route})` : `${step} map`;
