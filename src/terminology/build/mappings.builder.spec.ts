@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { MAPPING_FILE } from '../mapping-files';
 import { MappingsBuilder } from './mappings.builder';
@@ -31,6 +32,20 @@ describe(MappingsBuilder.name, () => {
     const snomed = JSON.parse(built?.files.get(MAPPING_FILE.snomedIcd10cm) as string);
     expect(snomed).toMatchObject({ status: 'draft', experimental: true });
     expect(snomed.description).toMatch(/^UNREVIEWED, HAND-MADE MAP/);
+  });
+
+  it('fails naming every route rule that names no real ATC code, substance or route', () => {
+    if (!existsSync(SHARED)) throw new Error(`shared data not found at ${SHARED} (set LEADER_SHARED_DATA)`);
+    const rules = JSON.parse(readFileSync(path.join(REPO, 'src', 'terminology', 'build', 'atc-route-rules.json'), 'utf8'));
+    rules.classRoutes.push({ atc: 'Z99', routes: ['oral'], why: 'bad code' });
+    rules.substances.push({ ingredient: 'unobtainium', atc: 'N02BA01', why: 'bad substance' });
+    rules.primary.push({ ingredient: 'ibuprofen', atc: 'N02BE01', why: 'not one of its codes' });
+    rules.routeWords.push(['teleport', 'telepathic']);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'route-rules-')), 'rules.json');
+    writeFileSync(file, JSON.stringify(rules));
+    expect(() => new MappingsBuilder(SHARED, file).build()).toThrow(
+      `${file}: classRoutes: Z99 is not an ATC code; substances: unobtainium is not a WHO substance name; primary ibuprofen: N02BE01 is not one of its WHO codes; routeWords teleport: unknown route telepathic`,
+    );
   });
 
   it('fails naming the shared input that is missing', () => {

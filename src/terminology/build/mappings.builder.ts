@@ -67,7 +67,8 @@ export interface BuildSummary {
 export class MappingsBuilder {
   private readonly sha = new Map<string, string>();
 
-  constructor(private readonly sharedDir: string) {}
+  /** `routeRulesFile`: the project-made route rules (src/terminology/build/atc-route-rules.json by default). */
+  constructor(private readonly sharedDir: string, private readonly routeRulesFile = path.join(packageRoot(), ROUTE_RULES_SOURCE)) {}
 
   build(): { files: MappingFiles; summary: BuildSummary } {
     for (const rel of Object.values(SHARED_INPUT)) {
@@ -326,8 +327,13 @@ export class MappingsBuilder {
    * every primary class is one of its substance's codes. A rule that names nothing real fails the build.
    */
   private atcRouteRules(atc: CodeSystem): AtcRouteRules {
-    const file = path.join(packageRoot(), ROUTE_RULES_SOURCE);
-    const rules = JSON.parse(readFileSync(file, 'utf8')) as AtcRouteRules;
+    const file = this.routeRulesFile;
+    let rules: AtcRouteRules;
+    try {
+      rules = JSON.parse(readFileSync(file, 'utf8')) as AtcRouteRules;
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
     const codes = new Set((atc.concept ?? []).map((c) => c.code));
     const level5 = new Map<string, string[]>();
     for (const c of atc.concept ?? []) {
@@ -360,7 +366,7 @@ export class MappingsBuilder {
     for (const [from, to] of rules.synonyms) if (!level5.has(normaliseDrugName(to)) && !comboIngredients.has(normaliseDrugName(to))) problems.push(`synonyms ${from}: ${to} is not a WHO substance name`);
     for (const t of rules.routeCodes) for (const [code, r] of Object.entries(t.codes)) if (!routes.has(r)) problems.push(`routeCodes ${t.system}|${code}: unknown route ${r}`);
     for (const [word, r] of rules.routeWords) if (!routes.has(r)) problems.push(`routeWords ${word}: unknown route ${r}`);
-    if (problems.length > 0) throw new Error(`${ROUTE_RULES_SOURCE}: ${problems.join('; ')}`);
+    if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
     return { ...rules, description: `${rules.description} Source: ${ROUTE_RULES_SOURCE} (sha256 ${sha256(readFileSync(file)).slice(0, 12)}). ${WHO_ATC_NOTICE}` };
   }
 
