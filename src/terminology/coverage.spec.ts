@@ -5,7 +5,7 @@ import type { Bundle, Resource } from 'fhir/r4';
 import { readCsvRecords } from './build/csv-table';
 import { normaliseNdc } from './code-normalise';
 import { MIMIC_SYSTEM, SYSTEM } from './code-systems';
-import { computeCoverage, formatCoverage, TEXT_SYSTEM, UNRESOLVED_SYSTEM } from './coverage';
+import { computeCoverage, formatCoverage, parseProductList, productListCoverage, TEXT_SYSTEM, UNRESOLVED_SYSTEM } from './coverage';
 import { Terminology } from './terminology';
 import { sharedDataDir } from '../common/package-root';
 
@@ -50,6 +50,27 @@ describe(computeCoverage.name, () => {
       { resourceType: 'MedicationRequest', id: 'r', status: 'active', intent: 'order', subject: {}, medicationReference: { reference: 'Medication/mix' } } as Resource,
     ], terminology);
     expect(sut.resourceTypes.MedicationRequest).toMatchObject({ rows: 1, rowsMapped: 1 });
+  });
+
+  it('counts uses by the rule that chose their classes and lists label changes against the first-listed classing, by rows', async () => {
+    const po = { dosageInstruction: [{ route: { coding: [{ system: MIMIC_SYSTEM.medicationRoute, code: 'PO' }] } }] };
+    const request = (id: string, extra: object) => ({ resourceType: 'MedicationRequest', id, status: 'completed', intent: 'order', subject: {}, medicationReference: { reference: 'Medication/asa' }, ...extra }) as Resource;
+    const sut = await computeCoverage([
+      request('r1', po), request('r2', po), request('r3', { medicationCodeableConcept: { text: 'Unobtainium' } }),
+      { resourceType: 'Medication', id: 'asa', code: { coding: [{ system: MIMIC_SYSTEM.medicationNdc, code: '00904404073' }], text: 'Aspirin' } } as Resource,
+    ], terminology);
+    expect(sut.medicationRules).toEqual({ 'code-map-corrected': 2, 'not-assessed': 1 });
+    expect(sut.labelChanges).toEqual([{ drug: 'Aspirin', route: 'oral', before: ['A01A'], after: ['B01A'], rule: 'code-map-corrected', rows: 2 }]);
+    expect(formatCoverage(sut)).toContain('  Aspirin [oral]: A01A -> B01A (code-map-corrected), 2 rows');
+  });
+
+  it('reads a product list and reports what it classes, and what differs from the expected classes', () => {
+    const list = parseProductList('name\tatc3\n# comment\nNaproxen 250 MG Oral Tablet\tM01A\tissue 8\nUnobtainium\nAspirin 81 MG Oral Tablet\tN02B\n', 'p.tsv');
+    expect(productListCoverage(list, terminology)).toEqual({
+      products: 3, assessed: 2, withExpected: 2, asExpected: 1,
+      misses: [{ name: 'Unobtainium', got: [], rule: 'not-assessed' }, { name: 'Aspirin 81 MG Oral Tablet', expected: ['N02B'], got: ['B01A'], rule: 'substance' }],
+    });
+    expect(() => parseProductList('Aspirin\tN02\n', 'p.tsv')).toThrow('p.tsv:1: N02 is not an ATC level-3 code');
   });
 
   const bundles = path.join(SHARED, 'synthea-r4-smart-sample', 'bundles');
