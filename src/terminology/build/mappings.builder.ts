@@ -626,6 +626,8 @@ export class MappingsBuilder {
       '- ICD-9-CM titles come from the MIMIC-IV Clinical Database Demo v2.2 `d_icd_*` tables (PhysioNet, ODbL 1.0,',
       '  `LICENSE-mimic-iv-demo-ODbL-1.0.txt`): the two `titles-icd9cm-*.json` files are derived databases under ODbL (attribution,',
       '  share-alike). Cite: Johnson A, Bulgarelli L, Pollard T, Horng S, Celi LA, Mark R. MIMIC-IV Clinical Database Demo (v2.2). PhysioNet, 2023.',
+      `- Route rules (\`${MAPPING_FILE.atcRouteRules}\`): made in this project from the WHO ATC index and the WHO Guidelines for ATC`,
+      `  classification (source \`${ROUTE_RULES_SOURCE}\`, checked against the ATC code system at build time); ATC codes (c) WHO as above.`,
       '',
       '## Not included',
       '',
