@@ -67,6 +67,7 @@ export class AtcChooser {
   private readonly classRoutes: Array<{ atc: string; routes: Route[]; why: string }>;
   private readonly routeCodes = new Map<string, Route>();
   private readonly routeWords: Array<[RegExp, Route]>;
+  private readonly memo = new Map<string, readonly ChosenClass[]>();
 
   constructor(private readonly rules: AtcRouteRules, atcConcepts: Iterable<{ code: string; names: string[] }>, private readonly fallbackName: (name: string) => string[]) {
     this.comboIngredients = new Set(rules.combinationWords.flatMap((w) => (w.ingredients ?? []).map(normaliseDrugName)));
@@ -165,7 +166,18 @@ export class AtcChooser {
    * the WHO combination class when the index has the exact combination, else one class per
    * ingredient; ingredients the WHO index lacks fall back to the drug-name map. Empty when nothing is known.
    */
-  classifyName(name: string, ctx: ProductContext = {}): ChosenClass[] {
+  classifyName(name: string, ctx: ProductContext = {}): readonly ChosenClass[] {
+    // Hospitals order the same few hundred products over and over: remember results (frozen) by input.
+    const key = `${ctx.route ?? ''}\u0000${ctx.strengthText ?? ''}\u0000${name}`;
+    const hit = this.memo.get(key);
+    if (hit) return hit;
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.clear();
+    const result = Object.freeze(this.classifyNameUncached(name, ctx).map((c) => Object.freeze(c)));
+    this.memo.set(key, result);
+    return result;
+  }
+
+  private classifyNameUncached(name: string, ctx: ProductContext): ChosenClass[] {
     const parsed = parseProductName(name);
     const route = ctx.route ?? this.routeOfText(parsed.doseForm);
     const given = parseStrength(ctx.strengthText);
@@ -240,6 +252,9 @@ export class AtcChooser {
     return undefined;
   }
 }
+
+/** Most remembered name classings; a full memo starts over (hostile input cannot grow it without bound). */
+const MEMO_ENTRIES = 20_000;
 
 /** Trailing words of a substance name that name its salt or hydrate, dropped when the WHO index lists the base. */
 const SALT_WORDS = new Set(('hydrochloride hcl hydrobromide sodium potassium calcium magnesium succinate tartrate bitartrate maleate mesylate ' +

@@ -276,7 +276,7 @@ export class Terminology implements TerminologyLookup {
     return undefined;
   }
 
-  private classifyPart(part: MedicationConcept, route: Route | undefined, strengthText: string | undefined): { classes: ChosenClass[]; source: Atc3Source } {
+  private classifyPart(part: MedicationConcept, route: Route | undefined, strengthText: string | undefined): { classes: readonly ChosenClass[]; source: Atc3Source } {
     const codes = (step: keyof typeof MEDICATION_SYSTEMS) =>
       part.codings.filter((c) => c.code && c.system && MEDICATION_SYSTEMS[step].includes(c.system)).map((c) => (c.code as string).trim());
     const atcCodes = codes('atc').filter((c) => atc3Of(c));
@@ -300,7 +300,7 @@ export class Terminology implements TerminologyLookup {
       const excluded = route === undefined ? [] : mapped.filter((a) => this.chooser.fit(a, route) === 0 || this.narrowerRuleExcludes(a, route));
       const namedSet = byName.map((c) => c.atc3).sort().join(' ');
       if (byName.length > 0 && namedSet !== mapped.join(' ') && (decisive || excluded.length > 0)) {
-        const reason = decisive ? `${step} map gave ${mapped.join(', ')}; the substance rule decides` : `${step} map gave ${mapped.join(', ')}, ${excluded.join(', ')} not for route ${route}`;
+        const reason = decisive ? `${step} map gave ${mapped.join(', ')}; the name's ${byName.map((c) => c.rule).join('/')} rule decides` : `${step} map gave ${mapped.join(', ')}, ${excluded.join(', ')} not for route ${route}`;
         return { classes: byName.map((c) => ({ ...c, rule: 'code-map-corrected', why: `${reason}: ${c.why}` })), source: step };
       }
       const kept = excluded.length > 0 && excluded.length < mapped.length ? mapped.filter((a) => !excluded.includes(a)) : mapped;
