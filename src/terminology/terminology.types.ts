@@ -42,7 +42,8 @@ export interface TerminologyLookup {
   procedure(coding: Coding): CodeToken | undefined;
   /**
    * ATC level-3 classes for a medication, from its codings (ATC, NDC, RxNorm, GSN, MIMIC local
-   * NDC/GSN/formulary/name) and, as a fallback, its drug name. Empty when nothing maps.
+   * NDC/GSN/formulary/name) and, as a fallback, its drug name; codings written by
+   * `flattenProduct` also carry a mix's parts and the route, form and strength. Empty when nothing maps.
    */
   medicationAtc3(codings: Coding[], text?: string): string[];
   /** The classes of a resolved medication (see `resolveMedication`) with the rule that chose each; rule `not-assessed` when none. */
