@@ -32,6 +32,13 @@ describe('classing of common products by name, route, form and strength', () => 
     expect(classes.classes.every((c) => c.why.length > 0)).toBe(true);
   });
 
+  it('keeps an unclassifiable medication visible: its name and codes, no classes, rule not-assessed', () => {
+    const code = { system: SYSTEM.rxnorm, code: '99999999', display: 'Unobtainium 5 MG Oral Tablet' };
+    expect(sut.classifyMedication({ parts: [{ codings: [code], text: 'Unobtainium 5 MG Oral Tablet' }] })).toEqual({
+      display: 'Unobtainium 5 MG Oral Tablet', codes: [code], atc3: [], rule: 'not-assessed', source: 'none', route: 'oral', classes: [],
+    });
+  });
+
   it.each(rows.filter((r) => r[2].startsWith('issue 8')))('as an RxNorm coding an EHR sends: %s → %s', (name, expected) => {
     // An RXCUI the maps do not list, with its normalised name as the display (what the Sandbox sends).
     expect(sut.medicationAtc3([{ system: SYSTEM.rxnorm, code: '99999999', display: name }])).toEqual(expected.split(';'));
