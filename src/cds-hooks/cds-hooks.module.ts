@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config';
 import { LOGGER } from '../common/logger';
 import { FhirServerClient } from '../fhir/fhir-server.client';
 import { CdsJwtGuard, JWT_VERIFIER } from './auth/cds-jwt.guard';
+import { JtiReplayCache } from './auth/jti-replay.cache';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { loadTrustedClients } from './auth/trusted-clients';
 import { CdsHooksController } from './cds-hooks.controller';
@@ -40,7 +41,11 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
       provide: JWT_VERIFIER,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        config.authDisabled ? null : new JwtVerifier(loadTrustedClients(config.clientsFile as string), config.jwtClockSkewSeconds),
+        config.authDisabled ? null : new JwtVerifier(loadTrustedClients(config.clientsFile as string), {
+          clockSkewSeconds: config.jwtClockSkewSeconds,
+          maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+          replay: new JtiReplayCache(config.jtiCachePerIssuer),
+        }),
     },
     CdsJwtGuard,
     CdsHooksService,

@@ -53,7 +53,8 @@ export class CdsHooksService {
       throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
     }
     logFields.hook = request.hook;
-    logFields.hookInstance = request.hookInstance;
+    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
+    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
 
     let resolved;
     try {
@@ -99,6 +100,8 @@ export class CdsHooksService {
     return { cards };
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function caveatOf(limits: string[] | undefined, scale: string | undefined): string | undefined {
   const first = limits?.find((l) => typeof l === 'string' && l.trim() !== '');

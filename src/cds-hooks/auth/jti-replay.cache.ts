@@ -1,31 +1,58 @@
 /**
  * Remembers each (iss, jti) until its token expires (plus skew), so a token can be used once.
- * Bounded: expired entries are pruned as new ones arrive.
+ *
+ * Bounded and O(1) per check: one insertion-ordered Map per issuer (issuers come from the trusted
+ * clients file, so their number is fixed). Tokens have a bounded lifetime (CDS_JWT_MAX_LIFETIME_S),
+ * so entries expire roughly in insertion order; each check drops expired entries from the head of
+ * that issuer's map (amortised O(1)). When an issuer holds `perIssuer` unexpired entries, *its*
+ * new tokens are refused until some expire (fail closed for that client only: a replay can never
+ * slip through because an entry was evicted, and one busy or hostile client cannot lock out the others).
  */
 export class JtiReplayCache {
-  private readonly seen = new Map<string, number>();
-  private insertsSincePrune = 0;
+  private readonly byIssuer = new Map<string, Map<string, number>>();
 
-  constructor(private readonly maxEntries = 200_000, private readonly now: () => number = Date.now) {}
+  constructor(private readonly perIssuer = 100_000, private readonly now: () => number = Date.now) {}
 
-  /** Records the jti; false when it was already seen and has not expired (a replay) or the cache is full. */
-  checkAndRemember(iss: string, jti: string, expiresAtMs: number): boolean {
-    const key = `${iss}\u0000${jti}`;
+  /** Records the jti. 'replayed' when seen and not expired; 'full' when the issuer's quota is used up. */
+  check(iss: string, jti: string, expiresAtMs: number): 'ok' | 'replayed' | 'full' {
     const now = this.now();
-    const known = this.seen.get(key);
-    if (known !== undefined && known > now) return false;
-    if (++this.insertsSincePrune >= 1000 || this.seen.size >= this.maxEntries) this.prune(now);
-    if (this.seen.size >= this.maxEntries) return false;
-    this.seen.set(key, expiresAtMs);
-    return true;
+    let seen = this.byIssuer.get(iss);
+    if (seen === undefined) {
+      seen = new Map();
+      this.byIssuer.set(iss, seen);
+    }
+    const known = seen.get(jti);
+    if (known !== undefined && known > now) return 'replayed';
+    if (known !== undefined) seen.delete(jti);
+    // Drop expired entries from the head; stop at the first live one (a few out-of-order entries wait their turn).
+    for (const [key, exp] of seen) {
+      if (exp > now) break;
+      seen.delete(key);
+    }
+    if (seen.size >= this.perIssuer) {
+      this.pruneAll(seen, now);
+      if (seen.size >= this.perIssuer) return 'full';
+    }
+    seen.set(jti, expiresAtMs);
+    return 'ok';
+  }
+
+  /** Records the jti; false when it is a replay or the issuer's quota is full. */
+  checkAndRemember(iss: string, jti: string, expiresAtMs: number): boolean {
+    return this.check(iss, jti, expiresAtMs) === 'ok';
   }
 
   get size(): number {
-    return this.seen.size;
+    let n = 0;
+    for (const m of this.byIssuer.values()) n += m.size;
+    return n;
   }
 
-  private prune(now: number): void {
-    this.insertsSincePrune = 0;
-    for (const [key, exp] of this.seen) if (exp <= now) this.seen.delete(key);
+  /** A full scan, only when an issuer hits its quota (out-of-order expiries may hide behind a live head), at most once per second. */
+  private lastFullPrune = new Map<Map<string, number>, number>();
+  private pruneAll(seen: Map<string, number>, now: number): void {
+    if ((this.lastFullPrune.get(seen) ?? -Infinity) > now - 1000) return;
+    this.lastFullPrune.set(seen, now);
+    for (const [key, exp] of seen) if (exp <= now) seen.delete(key);
   }
 }

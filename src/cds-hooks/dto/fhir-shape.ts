@@ -1,0 +1,167 @@
+/**
+ * JSON-type checks of the FHIR fields the service reads (prefetch, draft orders, fetched data).
+ * FHIR resources are not validated field by field (the Sandbox sends R4 deviations, cds-fhir.md
+ * §1.12), but every field that the timeline, the draft-order reader or the prefetch resolver indexes
+ * into must have the JSON type it is read as; anything else is named by its path
+ * (`prefetch.conditions.entry[3].resource.code.coding[0].code must be a string`) instead of
+ * failing deep inside the pipeline. Unknown fields are left alone.
+ */
+
+type Shape =
+  | 'string'
+  | 'boolean'
+  | 'number'
+  | { obj: Record<string, Shape | (() => Shape)> }
+  | { arr: Shape | (() => Shape) }
+  /** An array, or (the Sandbox's deviation) a single value. */
+  | { arrOrOne: Shape | (() => Shape) };
+
+const coding: Shape = { obj: { system: 'string', code: 'string', display: 'string' } };
+const concept: Shape = { obj: { coding: { arr: coding }, text: 'string' } };
+const reference: Shape = { obj: { reference: 'string', display: 'string' } };
+const period: Shape = { obj: { start: 'string', end: 'string' } };
+const extension = (): Shape => ({
+  obj: { url: 'string', valueString: 'string', valueCode: 'string', valueCodeableConcept: concept, valueCoding: coding, extension: { arr: extension } },
+});
+const base = { resourceType: 'string', id: 'string', subject: reference, patient: reference, encounter: reference, extension: { arr: extension } } as const;
+
+/** The shapes by resourceType; other resource types are only checked for resourceType and id. */
+const RESOURCE: Record<string, Shape> = {
+  Patient: {
+    obj: {
+      ...base, birthDate: 'string', gender: 'string', maritalStatus: concept,
+      communication: { arr: { obj: { language: concept, preferred: 'boolean' } } },
+    },
+  },
+  Encounter: { obj: { ...base, status: 'string', period, partOf: reference, type: { arr: concept }, class: coding } },
+  Condition: {
+    obj: {
+      ...base, verificationStatus: concept, category: { arr: concept }, code: concept,
+      onsetDateTime: 'string', onsetPeriod: period, recordedDate: 'string',
+    },
+  },
+  Procedure: { obj: { ...base, status: 'string', code: concept, performedDateTime: 'string', performedPeriod: period } },
+  MedicationRequest: {
+    obj: {
+      ...base, status: 'string', authoredOn: 'string', medicationCodeableConcept: concept, medicationReference: reference,
+      dispenseRequest: { obj: { validityPeriod: period } }, reasonCode: { arrOrOne: concept }, contained: { arr: () => ANY_RESOURCE },
+    },
+  },
+  Medication: {
+    obj: {
+      ...base, code: concept, identifier: { arr: { obj: { system: 'string', value: 'string' } } },
+      ingredient: { arr: { obj: { itemCodeableConcept: concept, itemReference: reference } } }, contained: { arr: () => ANY_RESOURCE },
+    },
+  },
+  OperationOutcome: { obj: { ...base, issue: { arr: { obj: { severity: 'string' } } } } },
+};
+const ANY_RESOURCE: Shape = { obj: { resourceType: 'string', id: 'string' } };
+const BUNDLE_LINK: Shape = { arr: { obj: { relation: 'string', url: 'string' } } };
+
+const MAX_PROBLEMS = 20;
+const MAX_DEPTH = 24;
+
+/** Problems of one resource (a Bundle's entries included), each naming its path under `where`; empty when fine. */
+export function resourceShapeProblems(value: unknown, where: string, problems: string[] = []): string[] {
+  if (!isPlainObject(value)) {
+    problems.push(`${where} must be a FHIR resource (a JSON object)`);
+    return problems;
+  }
+  if (typeof value.resourceType !== 'string') {
+    problems.push(`${where}.resourceType must be a string`);
+    return problems;
+  }
+  if (value.resourceType === 'Bundle') {
+    check(value, { obj: { resourceType: 'string', id: 'string', type: 'string', link: BUNDLE_LINK } }, where, problems, 0);
+    const entry = value.entry;
+    if (entry === undefined) return problems;
+    if (!Array.isArray(entry)) {
+      problems.push(`${where}.entry must be an array`);
+      return problems;
+    }
+    for (let i = 0; i < entry.length && problems.length < MAX_PROBLEMS; i++) {
+      const e = entry[i];
+      const at = `${where}.entry[${i}]`;
+      if (!isPlainObject(e)) {
+        problems.push(`${at} must be an object`);
+        continue;
+      }
+      check(e, { obj: { fullUrl: 'string', search: { obj: { mode: 'string' } } } }, at, problems, 0);
+      // A Bundle inside a Bundle is not what any prefetch template asks for.
+      if (e.resource !== undefined) {
+        if (isPlainObject(e.resource) && e.resource.resourceType === 'Bundle') problems.push(`${at}.resource must not be a Bundle`);
+        else resourceShapeProblems(e.resource, `${at}.resource`, problems);
+      }
+    }
+    return problems;
+  }
+  check(value, RESOURCE[value.resourceType] ?? ANY_RESOURCE, where, problems, 0);
+  return problems;
+}
+
+function check(value: unknown, shape: Shape | (() => Shape), where: string, problems: string[], depth: number): void {
+  if (problems.length >= MAX_PROBLEMS) return;
+  if (typeof shape === 'function') shape = shape();
+  if (depth > MAX_DEPTH) {
+    problems.push(`${where} is nested deeper than ${MAX_DEPTH} levels`);
+    return;
+  }
+  if (shape === 'string' || shape === 'boolean' || shape === 'number') {
+    if (typeof value !== shape) problems.push(`${where} must be a ${shape}`);
+    return;
+  }
+  if ('obj' in shape) {
+    if (!isPlainObject(value)) {
+      problems.push(`${where} must be an object`);
+      return;
+    }
+    for (const key of Object.keys(shape.obj)) {
+      const v = value[key];
+      if (v !== undefined) check(v, shape.obj[key], `${where}.${key}`, problems, depth + 1);
+    }
+    return;
+  }
+  const item = 'arr' in shape ? shape.arr : shape.arrOrOne;
+  if (!Array.isArray(value)) {
+    if ('arrOrOne' in shape) check(value, item, where, problems, depth + 1);
+    else problems.push(`${where} must be an array`);
+    return;
+  }
+  for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) check(value[i], item, `${where}[${i}]`, problems, depth + 1);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Keys that reach Object.prototype machinery when assigned; never meaningful in FHIR or CDS Hooks JSON. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The path of the first forbidden key anywhere in a parsed JSON value, or undefined. Iterative (a
+ * hostile body can be nested far deeper than the stack).
+ */
+export function forbiddenKeyPath(root: unknown): string | undefined {
+  interface Node { v: unknown; parent?: Node; key?: string | number }
+  const pathOf = (n: Node, key: string): string => {
+    const keys: (string | number)[] = [key];
+    for (let p: Node = n; p.key !== undefined; p = p.parent!) keys.push(p.key);
+    keys.reverse();
+    return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+  };
+  const stack: Node[] = [{ v: root }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const v = node.v;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) if (typeof v[i] === 'object' && v[i] !== null) stack.push({ v: v[i], parent: node, key: i });
+      continue;
+    }
+    for (const key of Object.keys(v as object)) {
+      if (FORBIDDEN_KEYS.has(key)) return pathOf(node, key);
+      const child = (v as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) stack.push({ v: child, parent: node, key });
+    }
+  }
+  return undefined;
+}
