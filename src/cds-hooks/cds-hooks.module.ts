@@ -29,7 +29,14 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
       provide: PrefetchResolver,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        new PrefetchResolver((server, token) => new FhirServerClient(server, { ...(token ? { bearerToken: token } : {}), timeoutMs: config.fhirTimeoutMs })),
+        new PrefetchResolver((server, token, deadline) => new FhirServerClient(server, {
+          ...(token ? { bearerToken: token } : {}),
+          timeoutMs: config.fhirTimeoutMs,
+          maxResponseBytes: config.fhirMaxResponseBytes,
+          maxPages: config.fhirMaxPages,
+          maxResources: config.maxResourcesPerKey,
+          deadline,
+        }), { maxResourcesPerKey: config.maxResourcesPerKey, deadlineMs: config.fhirDeadlineMs }),
     },
     {
       provide: FeedbackStore,
