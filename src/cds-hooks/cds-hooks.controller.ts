@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, PayloadTooLargeException, Post, Req } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, PayloadTooLargeException, Post, Req, ValidationPipe } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 
@@ -9,7 +9,7 @@ import type { CdsDiscoveryResponse, CdsRequest, CdsResponse } from './cds-hooks.
 import { CdsHooksService } from './cds-hooks.service';
 import { CdsServicesRegistry } from './cds-services.registry';
 import { CdsFeedbackDto } from './dto/cds-feedback.dto';
-import { CdsRequestPipe } from './dto/cds-request.pipe';
+import { CdsRequestPipe, isObject } from './dto/cds-request.pipe';
 import { FeedbackStore, FeedbackSummary } from './feedback/feedback.store';
 
 /** CDS Hooks 2.0 endpoints; every route here passes the JWT guard. Handlers answer 200, never Nest's POST 201. */
@@ -42,11 +42,14 @@ export class CdsHooksController {
 
   @Post(':id/feedback')
   @HttpCode(200)
-  async feedback(@Param('id') id: string, @Body() body: CdsFeedbackDto): Promise<{ stored: number; duplicates: number }> {
+  async feedback(@Param('id') id: string, @Body() raw: unknown): Promise<{ stored: number; duplicates: number }> {
     this.serviceOrThrow(id);
-    if (body.feedback.length > this.config.feedbackMaxItems) {
-      throw new PayloadTooLargeException(`feedback holds ${body.feedback.length} items; at most ${this.config.feedbackMaxItems} per post (CDS_FEEDBACK_MAX_ITEMS)`);
+    // Counted before validation: validating 100,000 items would itself be the stall.
+    const items = isObject(raw) && Array.isArray(raw.feedback) ? raw.feedback.length : 0;
+    if (items > this.config.feedbackMaxItems) {
+      throw new PayloadTooLargeException(`feedback holds ${items} items; at most ${this.config.feedbackMaxItems} per post (CDS_FEEDBACK_MAX_ITEMS)`);
     }
+    const body = (await FEEDBACK_VALIDATION.transform(raw, { type: 'body', metatype: CdsFeedbackDto })) as CdsFeedbackDto;
     return this.feedbackStore.append(id, body.feedback);
   }
 
@@ -60,6 +63,9 @@ export class CdsHooksController {
     if (!this.registry.get(id)) throw new NotFoundException(`No CDS service '${id}'`);
   }
 }
+
+/** The same validation as the app's global pipe, run once the item count is known to be within bounds. */
+const FEEDBACK_VALIDATION = new ValidationPipe({ transform: true, whitelist: false, forbidUnknownValues: false });
 
 /** The base URL clients reach this service at: the first CDS_PUBLIC_URL, else (local demo) localhost:PORT. Never the Host header. */
 export function publicBaseOf(config: Pick<AppConfig, 'publicUrl' | 'port'>): string {

@@ -42,7 +42,10 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
       provide: FeedbackStore,
       inject: [APP_CONFIG, LOGGER],
       useFactory: (config: AppConfig, logger: Logger) =>
-        FeedbackStore.open(path.join(config.dataDir, 'feedback.jsonl'), (message) => logger.warn({ repair: message }, 'feedback log repaired')),
+        FeedbackStore.open(path.join(config.dataDir, 'feedback.jsonl'), {
+          onRepair: (message) => logger.warn({ repair: message }, 'feedback log repaired'),
+          dedupeWindow: config.feedbackDedupeWindow,
+        }),
     },
     {
       provide: JWT_VERIFIER,

@@ -50,7 +50,7 @@ export interface AppConfig {
   maxCodesPerVisit: number;
   /** Most feedback items in one post (CDS_FEEDBACK_MAX_ITEMS, default 100): beyond it 413. */
   feedbackMaxItems: number;
-  /** Feedback keys remembered for idempotency, newest first (CDS_FEEDBACK_DEDUPE_WINDOW, default 1000000). */
+  /** Feedback keys remembered for idempotency, newest first (CDS_FEEDBACK_DEDUPE_WINDOW, default 200000). */
   feedbackDedupeWindow: number;
   /** Allowed clock skew for exp/iat/nbf, seconds (CDS_JWT_CLOCK_SKEW_S, default 30). */
   jwtClockSkewSeconds: number;
@@ -182,7 +182,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     maxVisits: int('CDS_MAX_VISITS', 5000, 1, 1_000_000),
     maxCodesPerVisit: int('CDS_MAX_CODES_PER_VISIT', 2000, 1, 1_000_000),
     feedbackMaxItems: int('CDS_FEEDBACK_MAX_ITEMS', 100, 1, 100_000),
-    feedbackDedupeWindow: int('CDS_FEEDBACK_DEDUPE_WINDOW', 1_000_000, 1000, 100_000_000),
+    feedbackDedupeWindow: int('CDS_FEEDBACK_DEDUPE_WINDOW', 200_000, 1000, 100_000_000),
     corsOrigins,
     fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
     bodyLimit,
