@@ -1,13 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AppModule, AppModuleOptions } from './app.module';
 import { CdsJwtGuard } from './cds-hooks/auth/cds-jwt.guard';
 import { forbiddenKeyPath } from './cds-hooks/dto/fhir-shape';
 import type { HttpRequest, HttpResponse, NextFunction } from './common/http.types';
 import { PinoNestLogger } from './common/logger';
-import { operationOutcome } from './common/operation-outcome';
+import { issueCodeForStatus, operationOutcome } from './common/operation-outcome';
 import { requestLogMiddleware } from './common/request-log.middleware';
 
 /** Requests whose raw body holds one of these may carry a prototype key; only they get the full key walk. */
@@ -57,6 +58,12 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
       }, next);
     });
   }
+  // JSON is UTF-8 (RFC 8259); the parser would try utf-16 and fail with a confusing message.
+  app.use((req: HttpRequest, res: HttpResponse, next: NextFunction) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset === undefined || /^utf-?8$/i.test(charset)) return next();
+    res.status(415).json(operationOutcome('not-supported', [`Content-Type: charset ${charset} is not supported (JSON is UTF-8)`]));
+  });
   app.useBodyParser('json', {
     limit: config.bodyLimit,
     type: ['application/json', 'application/fhir+json', 'application/*+json'],
@@ -73,6 +80,16 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(10_000, Math.floor(config.requestTimeoutMs / 3));
+  // How often those timeouts are checked (Node's default, 30 s, would let a slow body run 30 s over).
+  server.connectionsCheckingInterval = Math.min(1000, Math.floor(config.requestTimeoutMs / 3));
+  // Faults Node answers before Express sees the request (oversized headers, timeouts, bad HTTP) get an OperationOutcome too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const text = status === 431 ? 'request headers too large' : status === 408 ? `request not received within ${config.requestTimeoutMs} ms (CDS_REQUEST_TIMEOUT_MS)` : 'malformed HTTP request';
+    const body = JSON.stringify(operationOutcome(issueCodeForStatus(status), [text]));
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   app.enableShutdownHooks();
   return app;
 }

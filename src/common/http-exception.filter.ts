@@ -34,7 +34,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     } else if (clientErrorStatus(exception) !== undefined) {
       // The body parser's errors (http-errors): oversized, not JSON, unsupported charset or encoding, a lying Content-Encoding.
       status = clientErrorStatus(exception) as number;
-      body = operationOutcome(issueCodeForStatus(status), [bodyErrorMessage(exception as BodyParserError)]);
+      body = operationOutcome(issueCodeForStatus(status), [bodyErrorMessage(exception as BodyParserError, req.headers['content-encoding'])]);
     } else {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       // The stack stays in the log (it holds code paths, not patient data); the caller gets no detail.
@@ -62,7 +62,7 @@ function clientErrorStatus(e: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-function bodyErrorMessage(e: BodyParserError): string {
+function bodyErrorMessage(e: BodyParserError, contentEncoding: string | undefined): string {
   switch (e.type) {
     case 'entity.too.large':
       return `request body: larger than CDS_BODY_LIMIT (${e.limit} bytes, after decompression)`;
@@ -77,8 +77,9 @@ function bodyErrorMessage(e: BodyParserError): string {
     case 'request.size.invalid':
       return 'request body: fewer or more bytes than Content-Length';
     default:
-      // zlib errors on a body that is not what Content-Encoding says.
-      return `request body: ${String(e.message ?? 'unreadable').split('\n')[0].slice(0, 200)}${/header|zlib|incorrect|invalid (block|distance|stored|code)|unexpected end/i.test(String(e.message)) ? ' (does the body match its Content-Encoding?)' : ''}`;
+      // zlib errors: the body is not what Content-Encoding says.
+      if (contentEncoding !== undefined && !/^identity$/i.test(contentEncoding)) return `request body: cannot be decoded as its Content-Encoding (${contentEncoding})`;
+      return `request body: ${String(e.message ?? 'unreadable').split('\n')[0].slice(0, 200)}`;
   }
 }
 

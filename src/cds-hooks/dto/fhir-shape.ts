@@ -59,75 +59,117 @@ const ANY_RESOURCE: Shape = { obj: { resourceType: 'string', id: 'string' } };
 const BUNDLE_LINK: Shape = { arr: { obj: { relation: 'string', url: 'string' } } };
 
 const MAX_PROBLEMS = 20;
+const SHAPE_SLICE = 2000;
 const MAX_DEPTH = 24;
 
 /** Problems of one resource (a Bundle's entries included), each naming its path under `where`; empty when fine. */
 export function resourceShapeProblems(value: unknown, where: string, problems: string[] = []): string[] {
-  if (!isPlainObject(value)) {
-    problems.push(`${where} must be a FHIR resource (a JSON object)`);
-    return problems;
-  }
-  if (typeof value.resourceType !== 'string') {
-    problems.push(`${where}.resourceType must be a string`);
-    return problems;
-  }
-  if (value.resourceType === 'Bundle') {
-    check(value, { obj: { resourceType: 'string', id: 'string', type: 'string', link: BUNDLE_LINK } }, where, problems, 0);
-    const entry = value.entry;
-    if (entry === undefined) return problems;
-    if (!Array.isArray(entry)) {
-      problems.push(`${where}.entry must be an array`);
-      return problems;
-    }
-    for (let i = 0; i < entry.length && problems.length < MAX_PROBLEMS; i++) {
-      const e = entry[i];
-      const at = `${where}.entry[${i}]`;
-      if (!isPlainObject(e)) {
-        problems.push(`${at} must be an object`);
-        continue;
-      }
-      check(e, { obj: { fullUrl: 'string', search: { obj: { mode: 'string' } } } }, at, problems, 0);
-      // A Bundle inside a Bundle is not what any prefetch template asks for.
-      if (e.resource !== undefined) {
-        if (isPlainObject(e.resource) && e.resource.resourceType === 'Bundle') problems.push(`${at}.resource must not be a Bundle`);
-        else resourceShapeProblems(e.resource, `${at}.resource`, problems);
-      }
-    }
-    return problems;
-  }
-  check(value, RESOURCE[value.resourceType] ?? ANY_RESOURCE, where, problems, 0);
+  const steps = resourceShapeSteps(value, where, problems);
+  while (!steps.next().done);
   return problems;
 }
 
-function check(value: unknown, shape: Shape | (() => Shape), where: string, problems: string[], depth: number): void {
+/** `resourceShapeProblems` in slices: yields every SHAPE_SLICE Bundle entries, so a caller can let other requests run. */
+export function* resourceShapeSteps(value: unknown, where: string, problems: string[] = []): Generator<string, string[], void> {
+  // The path is a stack of segments joined only when a problem is reported: bundles hold 50,000 resources.
+  const at: (string | number)[] = [where];
+  const say = (what: string) => problems.push(`${pathText(at)} ${what}`);
+  if (!isPlainObject(value)) {
+    say('must be a FHIR resource (a JSON object)');
+    return problems;
+  }
+  if (typeof value.resourceType !== 'string') {
+    at.push('resourceType');
+    say('must be a string');
+    return problems;
+  }
+  if (value.resourceType !== 'Bundle') {
+    check(value, RESOURCE[value.resourceType] ?? ANY_RESOURCE, at, problems, 0);
+    return problems;
+  }
+  check(value, BUNDLE, at, problems, 0);
+  const entry = value.entry;
+  if (entry === undefined) return problems;
+  at.push('entry');
+  if (!Array.isArray(entry)) {
+    say('must be an array');
+    return problems;
+  }
+  for (let i = 0; i < entry.length && problems.length < MAX_PROBLEMS; i++) {
+    if (i % SHAPE_SLICE === SHAPE_SLICE - 1) yield where;
+    const e = entry[i];
+    at.push(i);
+    if (!isPlainObject(e)) say('must be an object');
+    else {
+      check(e, BUNDLE_ENTRY, at, problems, 0);
+      const r = e.resource;
+      if (r !== undefined) {
+        at.push('resource');
+        if (!isPlainObject(r)) say('must be a FHIR resource (a JSON object)');
+        else if (typeof r.resourceType !== 'string') problems.push(`${pathText(at)}.resourceType must be a string`);
+        // A Bundle inside a Bundle is not what any prefetch template asks for.
+        else if (r.resourceType === 'Bundle') say('must not be a Bundle');
+        else check(r, RESOURCE[r.resourceType] ?? ANY_RESOURCE, at, problems, 0);
+        at.pop();
+      }
+    }
+    at.pop();
+  }
+  return problems;
+}
+
+const BUNDLE: Shape = { obj: { resourceType: 'string', id: 'string', type: 'string', link: BUNDLE_LINK } };
+const BUNDLE_ENTRY: Shape = { obj: { fullUrl: 'string', search: { obj: { mode: 'string' } } } };
+
+function pathText(at: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of at) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+const keysOf = new WeakMap<object, string[]>();
+
+function check(value: unknown, shape: Shape | (() => Shape), at: (string | number)[], problems: string[], depth: number): void {
   if (problems.length >= MAX_PROBLEMS) return;
   if (typeof shape === 'function') shape = shape();
   if (depth > MAX_DEPTH) {
-    problems.push(`${where} is nested deeper than ${MAX_DEPTH} levels`);
+    problems.push(`${pathText(at)} is nested deeper than ${MAX_DEPTH} levels`);
     return;
   }
   if (shape === 'string' || shape === 'boolean' || shape === 'number') {
-    if (typeof value !== shape) problems.push(`${where} must be a ${shape}`);
+    if (typeof value !== shape) problems.push(`${pathText(at)} must be a ${shape}`);
     return;
   }
   if ('obj' in shape) {
     if (!isPlainObject(value)) {
-      problems.push(`${where} must be an object`);
+      problems.push(`${pathText(at)} must be an object`);
       return;
     }
-    for (const key of Object.keys(shape.obj)) {
+    let keys = keysOf.get(shape.obj);
+    if (keys === undefined) {
+      keys = Object.keys(shape.obj);
+      keysOf.set(shape.obj, keys);
+    }
+    for (const key of keys) {
       const v = value[key];
-      if (v !== undefined) check(v, shape.obj[key], `${where}.${key}`, problems, depth + 1);
+      if (v === undefined) continue;
+      at.push(key);
+      check(v, shape.obj[key], at, problems, depth + 1);
+      at.pop();
     }
     return;
   }
   const item = 'arr' in shape ? shape.arr : shape.arrOrOne;
   if (!Array.isArray(value)) {
-    if ('arrOrOne' in shape) check(value, item, where, problems, depth + 1);
-    else problems.push(`${where} must be an array`);
+    if ('arrOrOne' in shape) check(value, item, at, problems, depth + 1);
+    else problems.push(`${pathText(at)} must be an array`);
     return;
   }
-  for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) check(value[i], item, `${where}[${i}]`, problems, depth + 1);
+  for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) {
+    at.push(i);
+    check(value[i], item, at, problems, depth + 1);
+    at.pop();
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

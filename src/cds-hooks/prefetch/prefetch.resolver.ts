@@ -139,7 +139,7 @@ export class PrefetchResolver {
 
     const patients = byKey.patient.filter((r): r is Patient => r.resourceType === 'Patient');
     if (patients.length > 0 && patients[0].id !== undefined && patients[0].id !== patientId) {
-      throw new PrefetchInvalidError(`prefetch 'patient' is Patient/${patients[0].id}, not the context's patient`);
+      throw new PrefetchInvalidError(`prefetch 'patient' is Patient/${patients[0].id}, not context.patientId`);
     }
     const patient: Patient = patients[0] ?? { resourceType: 'Patient', id: patientId };
     const medications: Medication[] = [];
