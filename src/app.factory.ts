@@ -81,7 +81,7 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(10_000, Math.floor(config.requestTimeoutMs / 3));
   // How often those timeouts are checked (Node's default, 30 s, would let a slow body run 30 s over).
-  server.connectionsCheckingInterval = Math.min(1000, Math.floor(config.requestTimeoutMs / 3));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1000, Math.floor(config.requestTimeoutMs / 3));
   // Faults Node answers before Express sees the request (oversized headers, timeouts, bad HTTP) get an OperationOutcome too.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
