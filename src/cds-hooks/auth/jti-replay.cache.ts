@@ -1,39 +1,76 @@
 /**
  * Remembers each (iss, jti) until its token expires (plus skew), so a token can be used once.
  *
- * Bounded and O(1) per check: one insertion-ordered Map per issuer (issuers come from the trusted
- * clients file, so their number is fixed). Tokens have a bounded lifetime (CDS_JWT_MAX_LIFETIME_S),
- * so entries expire roughly in insertion order; each check drops expired entries from the head of
- * that issuer's map (amortised O(1)). When an issuer holds `perIssuer` unexpired entries, *its*
- * new tokens are refused until some expire (fail closed for that client only: a replay can never
- * slip through because an entry was evicted, and one busy or hostile client cannot lock out the others).
+ * Bounded and O(1) per check (amortised): per issuer (issuers come from the trusted clients file, so
+ * their number is fixed) a Map jti → expiry and a FIFO of the same entries in arrival order. Tokens
+ * have a bounded lifetime (CDS_JWT_MAX_LIFETIME_S), so entries expire roughly in arrival order; each
+ * check drops expired entries from the head of the FIFO. When an issuer holds `perIssuer` unexpired
+ * entries, *its* new tokens are refused until some expire: fail closed for that client only. A
+ * replay never slips through because an entry was evicted, and one busy or hostile client cannot
+ * lock out the others.
  */
+class IssuerWindow {
+  readonly expiry = new Map<string, number>();
+  private queue: { jti: string; exp: number }[] = [];
+  private head = 0;
+
+  /** Drops entries from the head while they are expired; stops at the first live one. */
+  pruneHead(now: number): void {
+    while (this.head < this.queue.length && this.queue[this.head].exp <= now) this.drop(this.queue[this.head++]);
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Drops every expired entry (entries with a long lifetime can hide short ones behind them). */
+  pruneAll(now: number): void {
+    const live = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e.exp <= now) this.drop(e);
+      else live.push(e);
+    }
+    this.queue = live;
+    this.head = 0;
+  }
+
+  add(jti: string, exp: number): void {
+    this.expiry.set(jti, exp);
+    this.queue.push({ jti, exp });
+  }
+
+  private drop(e: { jti: string; exp: number }): void {
+    if (this.expiry.get(e.jti) === e.exp) this.expiry.delete(e.jti);
+  }
+}
+
 export class JtiReplayCache {
-  private readonly byIssuer = new Map<string, Map<string, number>>();
+  private readonly byIssuer = new Map<string, IssuerWindow>();
+  private readonly lastFullPrune = new Map<string, number>();
 
   constructor(private readonly perIssuer = 100_000, private readonly now: () => number = Date.now) {}
 
   /** Records the jti. 'replayed' when seen and not expired; 'full' when the issuer's quota is used up. */
   check(iss: string, jti: string, expiresAtMs: number): 'ok' | 'replayed' | 'full' {
     const now = this.now();
-    let seen = this.byIssuer.get(iss);
-    if (seen === undefined) {
-      seen = new Map();
-      this.byIssuer.set(iss, seen);
+    let w = this.byIssuer.get(iss);
+    if (w === undefined) {
+      w = new IssuerWindow();
+      this.byIssuer.set(iss, w);
     }
-    const known = seen.get(jti);
+    w.pruneHead(now);
+    const known = w.expiry.get(jti);
     if (known !== undefined && known > now) return 'replayed';
-    if (known !== undefined) seen.delete(jti);
-    // Drop expired entries from the head; stop at the first live one (a few out-of-order entries wait their turn).
-    for (const [key, exp] of seen) {
-      if (exp > now) break;
-      seen.delete(key);
+    if (w.expiry.size >= this.perIssuer) {
+      // At most once a second: a full scan for expired entries hidden behind a long-lived head.
+      if ((this.lastFullPrune.get(iss) ?? -Infinity) <= now - 1000) {
+        this.lastFullPrune.set(iss, now);
+        w.pruneAll(now);
+      }
+      if (w.expiry.size >= this.perIssuer) return 'full';
     }
-    if (seen.size >= this.perIssuer) {
-      this.pruneAll(seen, now);
-      if (seen.size >= this.perIssuer) return 'full';
-    }
-    seen.set(jti, expiresAtMs);
+    w.add(jti, expiresAtMs);
     return 'ok';
   }
 
@@ -42,17 +79,10 @@ export class JtiReplayCache {
     return this.check(iss, jti, expiresAtMs) === 'ok';
   }
 
+  /** Unexpired entries remembered, all issuers. */
   get size(): number {
     let n = 0;
-    for (const m of this.byIssuer.values()) n += m.size;
+    for (const w of this.byIssuer.values()) n += w.expiry.size;
     return n;
-  }
-
-  /** A full scan, only when an issuer hits its quota (out-of-order expiries may hide behind a live head), at most once per second. */
-  private lastFullPrune = new Map<Map<string, number>, number>();
-  private pruneAll(seen: Map<string, number>, now: number): void {
-    if ((this.lastFullPrune.get(seen) ?? -Infinity) > now - 1000) return;
-    this.lastFullPrune.set(seen, now);
-    for (const [key, exp] of seen) if (exp <= now) seen.delete(key);
   }
 }
