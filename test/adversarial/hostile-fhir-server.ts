@@ -7,8 +7,8 @@ import { gzipSync } from 'node:zlib';
  * each `/<behaviour>/` is a separate fhirServer a trusted client is registered for.
  */
 export const HOSTILE_FHIR_BEHAVIOURS = {
-  /** A gzip answer that inflates to 400 MB of JSON whitespace. */
-  'gzip-bomb': 'a gzip-compressed answer inflating to 400 MB',
+  /** A gzip answer that inflates to 100 MiB of JSON whitespace. */
+  'gzip-bomb': 'a gzip-compressed answer inflating to 100 MiB',
   /** A Content-Length far beyond any limit. */
   'huge-declared': 'an answer declaring 1 GB of content',
   /** Every search page links to another page, forever (a new URL each time). */
@@ -43,8 +43,8 @@ export interface HostileFhirServer {
 
 export async function startHostileFhirServer(): Promise<HostileFhirServer> {
   const hits: Record<string, number> = {};
-  // Compressed once: '{"resourceType":"Bundle","entry":[' and 400 MiB of spaces, about 400 kB on the wire.
-  const bomb = gzipSync(Buffer.concat([Buffer.from('{"resourceType":"Bundle","type":"searchset","entry":['), Buffer.alloc(400 * 1024 * 1024, 0x20)]), { level: 9 });
+  // Compressed once: '{"resourceType":"Bundle","entry":[' and 100 MiB of spaces, about 100 kB on the wire.
+  const bomb = gzipSync(Buffer.concat([Buffer.from('{"resourceType":"Bundle","type":"searchset","entry":['), Buffer.alloc(100 * 1024 * 1024, 0x20)]), { level: 9 });
   const open = new Set<ServerResponse>();
   let origin = '';
   const json = (res: ServerResponse, status: number, body: unknown) => {
