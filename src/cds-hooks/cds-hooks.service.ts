@@ -80,7 +80,7 @@ export class CdsHooksService {
     let timeline;
     try {
       timeline = await runYielding(this.buildTimeline(resolved.resources, this.terminology, {
-        limits: { maxVisits: this.config.maxVisits, maxCodesPerVisit: this.config.maxCodesPerVisit },
+        limits: { maxVisits: this.config.maxVisits, maxCodesPerVisit: this.config.maxCodesPerVisit, maxMedicationParts: this.config.maxMedicationParts },
       }));
     } catch (e) {
       if (e instanceof TimelineLimitError) {
@@ -119,7 +119,7 @@ export class CdsHooksService {
 }
 
 /** The setting behind each timeline limit, named in the 422. */
-const LIMIT_SETTING: Record<keyof TimelineLimits, string> = { maxVisits: 'CDS_MAX_VISITS', maxCodesPerVisit: 'CDS_MAX_CODES_PER_VISIT' };
+const LIMIT_SETTING: Record<keyof TimelineLimits, string> = { maxVisits: 'CDS_MAX_VISITS', maxCodesPerVisit: 'CDS_MAX_CODES_PER_VISIT', maxMedicationParts: 'CDS_MAX_MEDICATION_PARTS' };
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

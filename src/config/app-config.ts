@@ -48,6 +48,8 @@ export interface AppConfig {
   maxVisits: number;
   /** Most distinct diagnosis + procedure codes in one visit (CDS_MAX_CODES_PER_VISIT, default 2000): beyond it 422. */
   maxCodesPerVisit: number;
+  /** Most Medications one order's description may visit, ingredients followed (CDS_MAX_MEDICATION_PARTS, default 32): beyond it 422. */
+  maxMedicationParts: number;
   /** Most feedback items in one post (CDS_FEEDBACK_MAX_ITEMS, default 100): beyond it 413. */
   feedbackMaxItems: number;
   /** Feedback keys remembered for idempotency, newest first (CDS_FEEDBACK_DEDUPE_WINDOW, default 200000). */
@@ -181,6 +183,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     maxResourcesPerKey: int('CDS_MAX_RESOURCES_PER_KEY', 50_000, 1, 10_000_000),
     maxVisits: int('CDS_MAX_VISITS', 5000, 1, 1_000_000),
     maxCodesPerVisit: int('CDS_MAX_CODES_PER_VISIT', 2000, 1, 1_000_000),
+    maxMedicationParts: int('CDS_MAX_MEDICATION_PARTS', 32, 1, 10_000),
     feedbackMaxItems: int('CDS_FEEDBACK_MAX_ITEMS', 100, 1, 100_000),
     feedbackDedupeWindow: int('CDS_FEEDBACK_DEDUPE_WINDOW', 200_000, 1000, 100_000_000),
     corsOrigins,

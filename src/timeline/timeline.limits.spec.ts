@@ -113,4 +113,17 @@ describe('buildTimeline on long and hostile records', () => {
     expect(crowded).toThrow(expect.objectContaining({ limit: 'maxCodesPerVisit', max: 5 }));
     expect(buildTimeline(record({ encounters }), terminology, { limits: { maxVisits: 11 } }).visits).toHaveLength(11);
   });
+
+  it('refuses a medication whose ingredients, followed to depth 3, reach more parts than maxMedicationParts', () => {
+    // A and B list each other 20 times: 1 + 20 + 400 + 8,000 paths for the description to walk.
+    const ingredients = (to: string) => Array.from({ length: 20 }, () => ({ itemReference: { reference: `#${to}` } }));
+    const request = {
+      resourceType: 'MedicationRequest', id: 'rx', status: 'active', intent: 'order', subject: { reference: 'Patient/p' }, authoredOn: day(1),
+      medicationReference: { reference: '#a' },
+      contained: [{ resourceType: 'Medication', id: 'a', ingredient: ingredients('b') }, { resourceType: 'Medication', id: 'b', ingredient: ingredients('a') }],
+    } as never;
+    const build = (max: number) => buildTimeline(record({ medicationRequests: [request] }), terminology, { limits: { maxMedicationParts: max } });
+    expect(() => build(32)).toThrow(expect.objectContaining({ limit: 'maxMedicationParts', message: 'MedicationRequest/rx: its medication has more than 32 parts (ingredients followed to depth 3)' }));
+    expect(build(10_000).visits[0].medications).toHaveLength(1);
+  });
 });

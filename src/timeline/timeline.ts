@@ -20,6 +20,8 @@ export interface TimelineLimits {
   maxVisits?: number;
   /** Most distinct diagnosis + procedure codes in one visit. */
   maxCodesPerVisit?: number;
+  /** Most Medications one request's description visits (itself and ingredients followed, to depth 3). */
+  maxMedicationParts?: number;
 }
 
 /** The timeline would exceed a limit of BuildTimelineOptions.limits; `limit` names it. */
@@ -137,7 +139,7 @@ export function* timelineStages(resources: PatientResources, terminology: Termin
   const placer = new VisitPlacer(encounterSlots.slots, encounterSlots.slotByEncounterId, resources.patient.birthDate, issues, opts.limits ?? {});
   yield* placeConditions(resources.conditions, placer, terminology, issues);
   yield* placeProcedures(resources.procedures, placer, terminology, issues);
-  yield* placeMedications(resources.medicationRequests, resources.medications, placer, terminology, issues);
+  yield* placeMedications(resources.medicationRequests, resources.medications, placer, terminology, issues, opts.limits?.maxMedicationParts);
   const slots = placer.allSlots();
   slots.sort((a, b) => compareStarts(a.startMs, b.startMs) || cmp(a.visit.encounterRef, b.visit.encounterRef));
   const patient = resources.patient;
@@ -439,6 +441,7 @@ function* placeProcedures(procedures: Procedure[], placer: VisitPlacer, terminol
  */
 function* placeMedications(
   requests: MedicationRequest[], medicationList: Medication[], placer: VisitPlacer, terminology: TerminologyLookup, issues: IssueCounter,
+  maxParts: number | undefined,
 ): Generator<string, void, void> {
   const medications = new Map<string, Medication>();
   for (const m of medicationList) if (m.id) medications.set(m.id, m);
@@ -451,13 +454,23 @@ function* placeMedications(
       : undefined;
     const cached = key === undefined ? undefined : describedByReference.get(key);
     if (cached) return cached;
+    // Ingredients are followed to depth 3: the work grows with the parts visited, which is bounded first.
+    const parts = medicationParts(request, medications, maxParts ?? Infinity);
+    work += parts;
+    if (maxParts !== undefined && parts > maxParts) {
+      throw new TimelineLimitError('maxMedicationParts', maxParts, `MedicationRequest/${request.id ?? ''}: its medication has more than ${maxParts} parts (ingredients followed to depth 3)`);
+    }
     const described = describeMedication(request, medications);
     const result = { described, atc3: described.resolved ? terminology.medicationAtc3(described.codings, described.text) : [] };
     if (key !== undefined) describedByReference.set(key, result);
     return result;
   };
+  let work = 0;
   for (let i = 0; i < requests.length; i++) {
-    if (i % STAGE_SLICE === STAGE_SLICE - 1) yield 'medications';
+    if (i % STAGE_SLICE === STAGE_SLICE - 1 || work > STAGE_SLICE) {
+      work = 0;
+      yield 'medications';
+    }
     const request = requests[i];
     if (SKIPPED_REQUEST.has(request.status)) {
       issues.count(TIMELINE_ISSUE.skippedStatus('medication'));
@@ -476,6 +489,53 @@ function* placeMedications(
     }
     slot.visit.medications.push(entry);
   }
+}
+
+/**
+ * How many Medications `describeMedication` visits for a request: the medication and its ingredients'
+ * referenced Medications, depth ≤ 3, each path counted (as the description walks them). Counted by
+ * (Medication, depth) with memoisation, so counting itself stays cheap; stops growing past `cap`.
+ */
+function medicationParts(request: MedicationRequest, medications: ReadonlyMap<string, Medication>, cap: number): number {
+  if (request.medicationCodeableConcept) return 1;
+  const containedById = (contained: readonly unknown[] | undefined): Map<string, Medication> => {
+    const byId = new Map<string, Medication>();
+    for (const r of (contained ?? []) as Medication[]) if (r?.resourceType === 'Medication' && typeof r.id === 'string' && !byId.has(r.id)) byId.set(r.id, r);
+    return byId;
+  };
+  const containedIndex = new Map<readonly unknown[] | undefined, Map<string, Medication>>();
+  const lookup = (ref: string | undefined, contained: readonly unknown[] | undefined): Medication | undefined => {
+    if (!ref) return undefined;
+    if (ref.startsWith('#')) {
+      let byId = containedIndex.get(contained);
+      if (byId === undefined) {
+        byId = containedById(contained);
+        containedIndex.set(contained, byId);
+      }
+      return byId.get(ref.slice(1));
+    }
+    const parsed = parseReference(ref);
+    return parsed && (parsed.type ?? 'Medication') === 'Medication' ? medications.get(parsed.id) : undefined;
+  };
+  const memo = new Map<Medication, number[]>();
+  const count = (med: Medication, depth: number): number => {
+    const known = memo.get(med)?.[depth];
+    if (known !== undefined) return known;
+    let n = 1;
+    if (depth < 3) {
+      for (const ingredient of med.ingredient ?? []) {
+        const part = lookup(ingredient?.itemReference?.reference, med.contained ?? request.contained);
+        if (part && part !== med) n += count(part, depth + 1);
+        if (n > cap) break;
+      }
+    }
+    const row = memo.get(med) ?? [];
+    row[depth] = n;
+    memo.set(med, row);
+    return n;
+  };
+  const top = lookup(request.medicationReference?.reference, request.contained);
+  return top ? count(top, 0) : 1;
 }
 
 function newSlot(visit: TimelineVisit, encounter?: Encounter): VisitSlot {

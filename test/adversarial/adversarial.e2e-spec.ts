@@ -16,7 +16,7 @@ import { exportJWK, generateKeyPair, type KeyLike, SignJWT } from 'jose';
 import { SYSTEM } from '../../src/terminology/code-systems';
 import { type CdsTestApp, draftOrder, fullPrefetch, hookRequest, startCdsApp } from '../support/cds-test-app';
 import { HOSTILE_FHIR_BEHAVIOURS, type HostileBehaviour, type HostileFhirServer, startHostileFhirServer } from './hostile-fhir-server';
-import { crowdedVisit, encounterChain, encounterCycle, longRecord } from './long-records';
+import { crowdedVisit, encounterChain, encounterCycle, ingredientExplosion, longRecord } from './long-records';
 import { authCases, fhirServerCases, fieldCases, type HostileCase, SELECT_PATH, wireCases } from './malformed-requests';
 
 const PUBLIC_URL = 'http://cds.test';
@@ -232,6 +232,7 @@ describe('adversarial suite (issue 9): hostile and broken input', () => {
       big('60,000 conditions (over CDS_MAX_RESOURCES_PER_KEY)', longRecord(10, 60_000), [413], 'CDS_MAX_RESOURCES_PER_KEY'),
       big('6,000 encounters (over CDS_MAX_VISITS)', longRecord(6000, 0), [422], 'CDS_MAX_VISITS'),
       big('2,500 distinct codes in one visit (over CDS_MAX_CODES_PER_VISIT)', crowdedVisit(2500), [422], 'CDS_MAX_CODES_PER_VISIT'),
+      big('an ingredient graph of 8,421 paths (over CDS_MAX_MEDICATION_PARTS)', ingredientExplosion(), [422], 'CDS_MAX_MEDICATION_PARTS'),
     ]);
     expect(out.flatMap((r) => failuresOf(r))).toEqual([]);
     const cycle = JSON.parse(out[0].text) as { cards: unknown[] };

@@ -51,3 +51,15 @@ export function crowdedVisit(codes: number): Record<string, unknown> {
     code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: `Z${String(Math.floor(i / 100)).padStart(2, '0')}.${i % 100}` }] },
   })));
 }
+
+/** One order whose contained Medications list each other as ingredients 20 times (8,421 paths to depth 3). */
+export function ingredientExplosion(): Record<string, unknown> {
+  const ingredients = (to: string) => Array.from({ length: 20 }, () => ({ itemReference: { reference: `#${to}` } }));
+  const prefetch = prefetchOf([encounter(0)], []);
+  prefetch.medicationRequests = bundle([{
+    resourceType: 'MedicationRequest', id: 'rx', status: 'active', intent: 'order', subject: { reference: 'Patient/alice' }, encounter: { reference: 'Encounter/e0' },
+    medicationReference: { reference: '#a' },
+    contained: [{ resourceType: 'Medication', id: 'a', ingredient: ingredients('b') }, { resourceType: 'Medication', id: 'b', ingredient: ingredients('a') }],
+  }]);
+  return prefetch;
+}

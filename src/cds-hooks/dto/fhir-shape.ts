@@ -12,18 +12,24 @@ type Shape =
   | 'boolean'
   | 'number'
   | { obj: Record<string, Shape | (() => Shape)> }
-  | { arr: Shape | (() => Shape) }
+  | { arr: Shape | (() => Shape); max?: number }
   /** An array, or (the Sandbox's deviation) a single value. */
   | { arrOrOne: Shape | (() => Shape) };
 
 const coding: Shape = { obj: { system: 'string', code: 'string', display: 'string' } };
-const concept: Shape = { obj: { coding: { arr: coding }, text: 'string' } };
+/** Array bounds where a reader's work grows faster than the array (medication descriptions follow ingredients). */
+const MAX_CODINGS = 50;
+const MAX_MEDICATION_ITEMS = 20;
+const concept: Shape = { obj: { coding: { arr: coding, max: MAX_CODINGS }, text: 'string' } };
 const reference: Shape = { obj: { reference: 'string', display: 'string' } };
 const period: Shape = { obj: { start: 'string', end: 'string' } };
 const extension = (): Shape => ({
   obj: { url: 'string', valueString: 'string', valueCode: 'string', valueCodeableConcept: concept, valueCoding: coding, extension: { arr: extension } },
 });
 const base = { resourceType: 'string', id: 'string', subject: reference, patient: reference, encounter: reference, extension: { arr: extension } } as const;
+
+/** A contained resource: a Medication is read like one in a Bundle. */
+const CONTAINED = (): Shape => ({ obj: { resourceType: 'string', id: 'string', code: concept, identifier: { arr: { obj: { system: 'string', value: 'string' } }, max: MAX_MEDICATION_ITEMS }, ingredient: { arr: { obj: { itemCodeableConcept: concept, itemReference: reference } }, max: MAX_MEDICATION_ITEMS } } });
 
 /** The shapes by resourceType; other resource types are only checked for resourceType and id. */
 const RESOURCE: Record<string, Shape> = {
@@ -44,13 +50,14 @@ const RESOURCE: Record<string, Shape> = {
   MedicationRequest: {
     obj: {
       ...base, status: 'string', authoredOn: 'string', medicationCodeableConcept: concept, medicationReference: reference,
-      dispenseRequest: { obj: { validityPeriod: period } }, reasonCode: { arrOrOne: concept }, contained: { arr: () => ANY_RESOURCE },
+      dispenseRequest: { obj: { validityPeriod: period } }, reasonCode: { arrOrOne: concept }, contained: { arr: CONTAINED, max: MAX_MEDICATION_ITEMS },
     },
   },
   Medication: {
     obj: {
-      ...base, code: concept, identifier: { arr: { obj: { system: 'string', value: 'string' } } },
-      ingredient: { arr: { obj: { itemCodeableConcept: concept, itemReference: reference } } }, contained: { arr: () => ANY_RESOURCE },
+      ...base, code: concept, identifier: { arr: { obj: { system: 'string', value: 'string' } }, max: MAX_MEDICATION_ITEMS },
+      ingredient: { arr: { obj: { itemCodeableConcept: concept, itemReference: reference } }, max: MAX_MEDICATION_ITEMS },
+      contained: { arr: CONTAINED, max: MAX_MEDICATION_ITEMS },
     },
   },
   OperationOutcome: { obj: { ...base, issue: { arr: { obj: { severity: 'string' } } } } },
@@ -163,6 +170,10 @@ function check(value: unknown, shape: Shape | (() => Shape), at: (string | numbe
   if (!Array.isArray(value)) {
     if ('arrOrOne' in shape) check(value, item, at, problems, depth + 1);
     else problems.push(`${pathText(at)} must be an array`);
+    return;
+  }
+  if ('arr' in shape && shape.max !== undefined && value.length > shape.max) {
+    problems.push(`${pathText(at)} has ${value.length} items; at most ${shape.max} are read`);
     return;
   }
   for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) {
