@@ -106,7 +106,7 @@ async function medianMs<T>(runs: number, prepare: () => Promise<T> | T, fn: (inp
 /** One request's CPU work by phase, without HTTP (each phase on freshly parsed input, as a request sees it). */
 async function phaseSplit(bp: BenchPatient, model: StudentModel, terminology: Terminology, vocab: Vocabulary, maxVisits: number | undefined): Promise<string> {
   const runs = bp.body.length > 1_000_000 ? 30 : 100;
-  const pipe = new CdsRequestPipe();
+  const pipe = new CdsRequestPipe(loadAppConfig({ CDS_AUTH_DISABLED: 'true' }));
   const resolver = new PrefetchResolver(() => {
     throw new Error('the bench request carries its whole prefetch');
   });

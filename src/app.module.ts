@@ -13,7 +13,7 @@ import { InferenceModule } from './inference/inference.module';
 import type { StudentModel } from './inference/student-model';
 import { Terminology } from './terminology/terminology';
 import type { TerminologyLookup } from './terminology/terminology.types';
-import { buildTimeline } from './timeline/timeline';
+import { timelineStages } from './timeline/timeline';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -33,7 +33,7 @@ class ServingDataModule {
       providers: [
         { provide: LOGGER, useValue: opts.logger },
         opts.terminology ? { provide: TERMINOLOGY, useValue: opts.terminology } : { provide: TERMINOLOGY, useFactory: () => Terminology.load(opts.config.fhirMappingsDir) },
-        { provide: TIMELINE_BUILDER, useValue: buildTimeline satisfies TimelineBuilder },
+        { provide: TIMELINE_BUILDER, useValue: timelineStages satisfies TimelineBuilder },
       ],
       exports: [LOGGER, TERMINOLOGY, TIMELINE_BUILDER],
     };

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config';
 import { LOGGER } from '../common/logger';
 import { FhirServerClient } from '../fhir/fhir-server.client';
 import { CdsJwtGuard, JWT_VERIFIER } from './auth/cds-jwt.guard';
+import { JtiReplayCache } from './auth/jti-replay.cache';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { loadTrustedClients } from './auth/trusted-clients';
 import { CdsHooksController } from './cds-hooks.controller';
@@ -28,19 +29,33 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
       provide: PrefetchResolver,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        new PrefetchResolver((server, token) => new FhirServerClient(server, { ...(token ? { bearerToken: token } : {}), timeoutMs: config.fhirTimeoutMs })),
+        new PrefetchResolver((server, token, deadline) => new FhirServerClient(server, {
+          ...(token ? { bearerToken: token } : {}),
+          timeoutMs: config.fhirTimeoutMs,
+          maxResponseBytes: config.fhirMaxResponseBytes,
+          maxPages: config.fhirMaxPages,
+          maxResources: config.maxResourcesPerKey,
+          deadline,
+        }), { maxResourcesPerKey: config.maxResourcesPerKey, deadlineMs: config.fhirDeadlineMs }),
     },
     {
       provide: FeedbackStore,
       inject: [APP_CONFIG, LOGGER],
       useFactory: (config: AppConfig, logger: Logger) =>
-        FeedbackStore.open(path.join(config.dataDir, 'feedback.jsonl'), (message) => logger.warn({ repair: message }, 'feedback log repaired')),
+        FeedbackStore.open(path.join(config.dataDir, 'feedback.jsonl'), {
+          onRepair: (message) => logger.warn({ repair: message }, 'feedback log repaired'),
+          dedupeWindow: config.feedbackDedupeWindow,
+        }),
     },
     {
       provide: JWT_VERIFIER,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        config.authDisabled ? null : new JwtVerifier(loadTrustedClients(config.clientsFile as string), config.jwtClockSkewSeconds),
+        config.authDisabled ? null : new JwtVerifier(loadTrustedClients(config.clientsFile as string), {
+          clockSkewSeconds: config.jwtClockSkewSeconds,
+          maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+          replay: new JtiReplayCache(config.jtiCachePerIssuer),
+        }),
     },
     CdsJwtGuard,
     CdsHooksService,

@@ -1,4 +1,4 @@
-import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
@@ -14,9 +14,12 @@ import type { TerminologyLookup } from '../terminology/terminology.types';
 import { buildCards } from './cards/card.builder';
 import type { CdsRequest, CdsResponse } from './cds-hooks.types';
 import { CdsServicesRegistry, DEFAULT_PREFETCH } from './cds-services.registry';
-import { PrefetchInvalidError, PrefetchResolver, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
+import { PrefetchInvalidError, PrefetchResolver, PrefetchTooLargeError, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
 import { draftMedications, targetVisitOf } from './serving/current-visit';
-import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
+import { runYielding, TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
+import { TimelineLimitError, TimelineLimits } from '../timeline/timeline';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
 
 /**
  * One service call: prefetch → PatientResources (+ draft orders) → timeline → target visit →
@@ -35,6 +38,7 @@ export class CdsHooksService {
     @Inject(TERMINOLOGY) private readonly terminology: TerminologyLookup,
     @Inject(TIMELINE_BUILDER) private readonly buildTimeline: TimelineBuilder,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.vocab = Vocabulary.fromJSON(model.vocab, `${model.dir}/vocab.json`);
     this.ddi = DdiIndex.fromIndexPairs(model.ddi.labels, model.ddi.pairs);
@@ -53,7 +57,8 @@ export class CdsHooksService {
       throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
     }
     logFields.hook = request.hook;
-    logFields.hookInstance = request.hookInstance;
+    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
+    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
 
     let resolved;
     try {
@@ -64,13 +69,26 @@ export class CdsHooksService {
         throw new HttpException(operationOutcome('incomplete', e.failures.map((f) => `prefetch key '${f.key}' (${f.template}): ${f.reason}`)), HttpStatus.PRECONDITION_FAILED);
       }
       if (e instanceof PrefetchInvalidError) throw new BadRequestException(e.message);
+      if (e instanceof PrefetchTooLargeError) throw new PayloadTooLargeException(operationOutcome('too-costly', [e.message]));
       throw e;
     }
     logFields.fetched = Object.entries(resolved.sources).filter(([, s]) => s === 'fetched').map(([k]) => k);
 
     const draftOrders = request.hook === 'patient-view' ? undefined : request.context.draftOrders;
     const drafts = draftMedications(draftOrders, resolved.resources.medications, this.terminology);
-    const timeline = this.buildTimeline(resolved.resources, this.terminology);
+    await nextTurn();
+    let timeline;
+    try {
+      timeline = await runYielding(this.buildTimeline(resolved.resources, this.terminology, {
+        limits: { maxVisits: this.config.maxVisits, maxCodesPerVisit: this.config.maxCodesPerVisit, maxMedicationParts: this.config.maxMedicationParts },
+      }));
+    } catch (e) {
+      if (e instanceof TimelineLimitError) {
+        throw new UnprocessableEntityException(operationOutcome('too-costly', [`${e.message}: limit ${LIMIT_SETTING[e.limit]}=${e.max}`]));
+      }
+      throw e;
+    }
+    await nextTurn();
     const target = targetVisitOf(timeline, request.context.encounterId, drafts, resolved.resources.patient.birthDate, new Date());
     const window = withCodedVisits(target.timeline, target.index);
     const sample = buildStudentSample(window.timeline, window.targetVisitIndex, this.vocab, this.maxVisits);
@@ -99,6 +117,13 @@ export class CdsHooksService {
     return { cards };
   }
 }
+
+/** The setting behind each timeline limit, named in the 422. */
+const LIMIT_SETTING: Record<keyof TimelineLimits, string> = { maxVisits: 'CDS_MAX_VISITS', maxCodesPerVisit: 'CDS_MAX_CODES_PER_VISIT', maxMedicationParts: 'CDS_MAX_MEDICATION_PARTS' };
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function caveatOf(limits: string[] | undefined, scale: string | undefined): string | undefined {
   const first = limits?.find((l) => typeof l === 'string' && l.trim() !== '');

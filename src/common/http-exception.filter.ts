@@ -31,6 +31,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         body = operationOutcome(issueCodeForStatus(status), messagesOf(payload, exception.message));
       }
       if (status >= 500) this.logger.error({ method: req.method, path: req.path, status, err: exception.message }, 'request failed');
+    } else if (clientErrorStatus(exception) !== undefined) {
+      // The body parser's errors (http-errors): oversized, not JSON, unsupported charset or encoding, a lying Content-Encoding.
+      status = clientErrorStatus(exception) as number;
+      body = operationOutcome(issueCodeForStatus(status), [bodyErrorMessage(exception as BodyParserError, req.headers['content-encoding'])]);
     } else {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       // The stack stays in the log (it holds code paths, not patient data); the caller gets no detail.
@@ -38,6 +42,44 @@ export class HttpExceptionFilter implements ExceptionFilter {
       body = operationOutcome('exception', ['Internal server error']);
     }
     res.status(status).json(body);
+  }
+}
+
+interface BodyParserError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  limit?: number;
+  encoding?: string;
+  charset?: string;
+}
+
+/** The 4xx status a non-Nest error carries (http-errors sets `status` and `expose`), if any. */
+function clientErrorStatus(e: unknown): number | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const status = (e as BodyParserError).status ?? (e as BodyParserError).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+function bodyErrorMessage(e: BodyParserError, contentEncoding: string | undefined): string {
+  switch (e.type) {
+    case 'entity.too.large':
+      return `request body: larger than CDS_BODY_LIMIT (${e.limit} bytes, after decompression)`;
+    case 'entity.parse.failed':
+      return `request body: not valid JSON (${String(e.message).split('\n')[0].slice(0, 200)})`;
+    case 'encoding.unsupported':
+      return `Content-Encoding: ${e.encoding ?? 'this encoding'} is not supported (gzip, deflate, br or none)`;
+    case 'charset.unsupported':
+      return `Content-Type: charset ${e.charset ?? ''} is not supported (JSON is UTF-8)`;
+    case 'request.aborted':
+      return 'request body: the client aborted the upload';
+    case 'request.size.invalid':
+      return 'request body: fewer or more bytes than Content-Length';
+    default:
+      // zlib errors: the body is not what Content-Encoding says.
+      if (contentEncoding !== undefined && !/^identity$/i.test(contentEncoding)) return `request body: cannot be decoded as its Content-Encoding (${contentEncoding})`;
+      return `request body: ${String(e.message ?? 'unreadable').split('\n')[0].slice(0, 200)}`;
   }
 }
 

@@ -3,7 +3,8 @@ import type { HttpRequest, HttpResponse, NextFunction } from './http.types';
 
 /**
  * One log line per request: method, path, status, duration. Paths hold service ids only, never
- * patient data; bodies and headers are not logged. Handlers add safe fields via res.locals.logFields.
+ * patient data (a path that is not a plain route — a caller can put anything there — is logged as
+ * `(other path)`); bodies and headers are not logged. Handlers add safe fields via res.locals.logFields.
  */
 export function requestLogMiddleware(logger: Logger): (req: HttpRequest, res: HttpResponse, next: NextFunction) => void {
   return (req, res, next) => {
@@ -12,8 +13,13 @@ export function requestLogMiddleware(logger: Logger): (req: HttpRequest, res: Ht
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const extra = (res.locals.logFields ?? {}) as Record<string, unknown>;
-      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 100) / 100, ...extra }, 'request');
+      logger.info({ method: req.method, path: loggablePath(req.path), status: res.statusCode, ms: Math.round(ms * 100) / 100, ...extra }, 'request');
     });
     next();
   };
+}
+
+/** The path when it looks like one of this service's routes (letters, digits, - . _ /, at most 200 characters). */
+function loggablePath(path: string): string {
+  return /^[A-Za-z0-9\-._/]{1,200}$/.test(path) ? path : '(other path)';
 }

@@ -23,16 +23,46 @@ export interface AppConfig {
   clientsFile?: string;
   /** CDS_AUTH_DISABLED=true turns JWT checking off (local demo only). */
   authDisabled: boolean;
-  /** Public base URL the EHR calls (CDS_PUBLIC_URL, e.g. https://cds.example.org); JWT aud = this + path. */
+  /** Public base URL the EHR calls (the first of CDS_PUBLIC_URL, e.g. https://cds.example.org): card links. */
   publicUrl?: string;
+  /**
+   * Every public base URL the service is reached at (CDS_PUBLIC_URL, a comma list); JWT aud must be
+   * one of them + the path. Required when auth is on: nothing is derived from the request's Host.
+   */
+  publicUrls: string[];
+  /** Longest accepted JWT lifetime exp - iat, seconds (CDS_JWT_MAX_LIFETIME_S, default 600). */
+  jwtMaxLifetimeSeconds: number;
+  /** Unexpired jti remembered per trusted issuer (CDS_JTI_CACHE_PER_ISSUER, default 100000); beyond it that issuer's new tokens get 401 until some expire. */
+  jtiCachePerIssuer: number;
+  /** Whole-request limit for slow clients, ms (CDS_REQUEST_TIMEOUT_MS, default 30000; headers get a third of it, at most 10 s). */
+  requestTimeoutMs: number;
+  /** Largest FHIR server response, bytes, on the wire and decompressed (FHIR_MAX_RESPONSE_BYTES, default 20mb). */
+  fhirMaxResponseBytes: number;
+  /** Most search pages followed per prefetch key (FHIR_MAX_PAGES, default 50). */
+  fhirMaxPages: number;
+  /** One deadline for all FHIR server requests of a hook call, ms (FHIR_DEADLINE_MS, default 15000). */
+  fhirDeadlineMs: number;
+  /** Most resources per prefetch key, sent or fetched (CDS_MAX_RESOURCES_PER_KEY, default 50000): beyond it 413. */
+  maxResourcesPerKey: number;
+  /** Most visits in a patient's timeline (CDS_MAX_VISITS, default 5000): beyond it 422. */
+  maxVisits: number;
+  /** Most distinct diagnosis + procedure codes in one visit (CDS_MAX_CODES_PER_VISIT, default 2000): beyond it 422. */
+  maxCodesPerVisit: number;
+  /** Most Medications one order's description may visit, ingredients followed (CDS_MAX_MEDICATION_PARTS, default 32): beyond it 422. */
+  maxMedicationParts: number;
+  /** Most feedback items in one post (CDS_FEEDBACK_MAX_ITEMS, default 100): beyond it 413. */
+  feedbackMaxItems: number;
+  /** Feedback keys remembered for idempotency, newest first (CDS_FEEDBACK_DEDUPE_WINDOW, default 200000). */
+  feedbackDedupeWindow: number;
   /** Allowed clock skew for exp/iat/nbf, seconds (CDS_JWT_CLOCK_SKEW_S, default 30). */
   jwtClockSkewSeconds: number;
   /** CORS allowed origins (CDS_CORS_ORIGINS: `*` or a comma list; default `*`). */
   corsOrigins: '*' | string[];
   /** Timeout per FHIR server request while resolving prefetch (FHIR_TIMEOUT_MS, default 5000). */
   fhirTimeoutMs: number;
-  /** Largest accepted JSON body (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
+  /** Largest accepted JSON body, decompressed (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
   bodyLimit: string;
+  bodyLimitBytes: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -92,18 +122,30 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     problems.push(`CDS_CLIENTS_FILE=${clientsFile} (file not found)`);
   }
 
-  let publicUrl = str('CDS_PUBLIC_URL');
-  if (publicUrl !== undefined) {
+  const publicUrlRaw = str('CDS_PUBLIC_URL');
+  const publicUrls: string[] = [];
+  for (const one of (publicUrlRaw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     try {
-      const u = new URL(publicUrl);
+      const u = new URL(one);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-      if (u.search || u.hash) throw new Error('query');
-      publicUrl = publicUrl.replace(/\/+$/, '');
+      if (u.search || u.hash || u.username || u.password) throw new Error('query');
+      publicUrls.push(one.replace(/\/+$/, ''));
     } catch {
-      problems.push(`CDS_PUBLIC_URL=${publicUrl} (must be an absolute http(s) base URL without query, e.g. https://cds.example.org)`);
-      publicUrl = undefined;
+      problems.push(`CDS_PUBLIC_URL=${publicUrlRaw} (each entry must be an absolute http(s) base URL without query, e.g. https://cds.example.org)`);
     }
   }
+  if (!authDisabled && publicUrlRaw === undefined) {
+    problems.push('CDS_PUBLIC_URL= (required when auth is on: the base URL(s) EHRs call, checked against the JWT aud; the Host header is never trusted)');
+  }
+  const bytes = (name: string, def: string): number => {
+    const raw = str(name) ?? def;
+    const m = /^(\d+)(kb|mb)$/i.exec(raw);
+    if (!m) {
+      problems.push(`${name}=${raw} (must look like 500kb or 20mb)`);
+      return 0;
+    }
+    return Number(m[1]) * (m[2].toLowerCase() === 'kb' ? 1024 : 1024 * 1024);
+  };
 
   const corsRaw = str('CDS_CORS_ORIGINS') ?? '*';
   let corsOrigins: '*' | string[] = '*';
@@ -115,7 +157,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   }
 
   const bodyLimit = str('CDS_BODY_LIMIT') ?? '20mb';
-  if (!/^\d+(kb|mb)$/i.test(bodyLimit)) problems.push(`CDS_BODY_LIMIT=${bodyLimit} (must look like 500kb or 20mb)`);
+  const bodyLimitBytes = bytes('CDS_BODY_LIMIT', '20mb');
 
   const logLevel = (str('LOG_LEVEL') ?? 'info') as AppConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} (must be one of ${LOG_LEVELS.join(', ')})`);
@@ -129,11 +171,25 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     cdsHooksFile: dirPath('CDS_HOOKS_FILE', 'cds-hooks.json'),
     clientsFile: clientsFile === undefined ? undefined : path.resolve(clientsFile),
     authDisabled,
-    publicUrl,
+    ...(publicUrls.length > 0 ? { publicUrl: publicUrls[0] } : {}),
+    publicUrls,
     jwtClockSkewSeconds: int('CDS_JWT_CLOCK_SKEW_S', 30, 0, 300),
+    jwtMaxLifetimeSeconds: int('CDS_JWT_MAX_LIFETIME_S', 600, 10, 86_400),
+    jtiCachePerIssuer: int('CDS_JTI_CACHE_PER_ISSUER', 100_000, 100, 10_000_000),
+    requestTimeoutMs: int('CDS_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    fhirMaxResponseBytes: bytes('FHIR_MAX_RESPONSE_BYTES', '20mb'),
+    fhirMaxPages: int('FHIR_MAX_PAGES', 50, 1, 10_000),
+    fhirDeadlineMs: int('FHIR_DEADLINE_MS', 15_000, 100, 300_000),
+    maxResourcesPerKey: int('CDS_MAX_RESOURCES_PER_KEY', 50_000, 1, 10_000_000),
+    maxVisits: int('CDS_MAX_VISITS', 5000, 1, 1_000_000),
+    maxCodesPerVisit: int('CDS_MAX_CODES_PER_VISIT', 2000, 1, 1_000_000),
+    maxMedicationParts: int('CDS_MAX_MEDICATION_PARTS', 32, 1, 10_000),
+    feedbackMaxItems: int('CDS_FEEDBACK_MAX_ITEMS', 100, 1, 100_000),
+    feedbackDedupeWindow: int('CDS_FEEDBACK_DEDUPE_WINDOW', 200_000, 1000, 100_000_000),
     corsOrigins,
     fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
     bodyLimit,
+    bodyLimitBytes,
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);

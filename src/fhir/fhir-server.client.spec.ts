@@ -1,6 +1,7 @@
 import { startFhirStubServer, type FhirStubServer } from '../../test/fixtures/fhir-stub-server';
 import { fixtureResources } from '../../test/fixtures/patients/fixture-resources';
 import { FhirServerClient, FhirServerError } from './fhir-server.client';
+import { type HostileFhirServer, startHostileFhirServer } from '../../test/adversarial/hostile-fhir-server';
 
 describe(FhirServerClient.name, () => {
   let stub: FhirStubServer;
@@ -90,5 +91,33 @@ describe(FhirServerClient.name, () => {
     const url = gone.url;
     await gone.close();
     await expect(new FhirServerClient(url, { timeoutMs: 2000 }).read('Patient/x')).rejects.toMatchObject({ reason: 'network', status: undefined });
+  });
+
+  describe('bounds on what a server controls', () => {
+    let hostile: HostileFhirServer;
+    beforeAll(async () => {
+      hostile = await startHostileFhirServer();
+    });
+    afterAll(() => hostile.close());
+
+    it('cuts off an answer past maxResponseBytes, by Content-Length and decompressed', async () => {
+      await expect(new FhirServerClient(hostile.base('huge-declared'), { maxResponseBytes: 1024 * 1024 }).searchAll('Condition')).rejects.toMatchObject({ reason: 'limit', detail: expect.stringMatching(/larger than 1048576 bytes on the wire/) });
+      await expect(new FhirServerClient(hostile.base('gzip-bomb'), { maxResponseBytes: 1024 * 1024 }).searchAll('Condition')).rejects.toMatchObject({ reason: 'limit', detail: expect.stringMatching(/larger than 1048576 bytes decompressed/) });
+    });
+
+    it('refuses a redirect to another origin without following it, and names a non-FHIR answer', async () => {
+      await expect(new FhirServerClient(hostile.base('redirect-off'), { bearerToken: 't' }).read('Patient/alice')).rejects.toMatchObject({ reason: 'protocol', detail: expect.stringMatching(/redirect to another origin/) });
+      expect(hostile.hits.elsewhere).toBeUndefined();
+      await expect(new FhirServerClient(hostile.base('html')).read('Patient/alice')).rejects.toMatchObject({ reason: 'protocol', detail: 'HTTP 200 with text/html, not FHIR JSON' });
+      await expect(new FhirServerClient(hostile.base('not-fhir')).read('Patient/alice')).rejects.toMatchObject({ detail: 'HTTP 200 with JSON that is not a FHIR resource' });
+    });
+
+    it('stops at maxPages and at the shared deadline, whatever the per-request timeout', async () => {
+      await expect(new FhirServerClient(hostile.base('endless'), { maxPages: 5 }).searchAll('Condition')).rejects.toMatchObject({ reason: 'limit', detail: 'more than 5 pages' });
+      const started = Date.now();
+      const deadline = AbortSignal.timeout(1500);
+      await expect(new FhirServerClient(hostile.base('slow-pages'), { timeoutMs: 10_000, deadline }).searchAll('Condition')).rejects.toMatchObject({ reason: 'timeout', detail: expect.stringMatching(/FHIR_DEADLINE_MS/) });
+      expect(Date.now() - started).toBeLessThan(8000);
+    });
   });
 });

@@ -10,9 +10,15 @@ export interface FhirServerClientOptions {
   pageSize?: number;
   /** Stop following `next` links after this many pages (default 1000): a guard against link loops. */
   maxPages?: number;
+  /** Largest answer in bytes, checked on the wire (Content-Length) and after decompression (default 20 MiB). */
+  maxResponseBytes?: number;
+  /** Most resources one search may return over all its pages (default unbounded). */
+  maxResources?: number;
+  /** One deadline shared by every request of this client (e.g. a whole CDS Hooks call). */
+  deadline?: AbortSignal;
 }
 
-export type FhirServerErrorReason = 'http' | 'timeout' | 'network' | 'protocol';
+export type FhirServerErrorReason = 'http' | 'timeout' | 'network' | 'protocol' | 'limit';
 
 /** A failed FHIR server call. `status` is the HTTP status when the server answered. */
 export class FhirServerError extends Error {
@@ -23,26 +29,30 @@ export class FhirServerError extends Error {
     readonly status?: number,
     /** The OperationOutcome the server sent with an error status, if any. */
     readonly outcome?: OperationOutcome,
+    /** What went wrong, without the URL (safe to put in a response): the limit passed, what the answer was instead of FHIR. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'FhirServerError';
   }
 }
 
-type KitClient = import('fhir-kit-client', { with: { 'resolution-mode': 'import' } }).Client;
+const MAX_REDIRECTS = 5;
 
 /**
- * A small FHIR R4 REST client over fhir-kit-client: searches that follow `Bundle.link` next
- * (same origin only, so the bearer token never leaves the server it was issued for), reads by
- * reference, a bounded timeout per request and typed errors. fhir-kit-client 2.x is ESM-only,
- * so it is loaded with a real `import()` on first use.
+ * A small FHIR R4 REST client over Node's fetch: searches that follow `Bundle.link` next (same
+ * origin only, so the bearer token never leaves the server it was issued for), reads by reference,
+ * typed errors, and bounds on everything a server controls: time per request and per client
+ * (`deadline`), bytes per answer (on the wire and decompressed, read as a stream and cut off at the
+ * limit), pages, resources. Redirects are followed only on the server's own origin; an answer that
+ * is not FHIR JSON (an HTML login page, a proxy error) is reported as such.
  */
 export class FhirServerClient {
   readonly baseUrl: string;
   private readonly origin: string;
   private readonly timeoutMs: number;
   private readonly maxPages: number;
-  private kit?: Promise<KitClient>;
+  private readonly maxResponseBytes: number;
 
   constructor(baseUrl: string, private readonly options: FhirServerClientOptions = {}) {
     let parsed: URL;
@@ -56,6 +66,7 @@ export class FhirServerClient {
     this.origin = parsed.origin;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxPages = options.maxPages ?? 1000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 20 * 1024 * 1024;
   }
 
   /** Search pages for a query relative to the base (`Condition?patient=123`), following `next` links. */
@@ -63,7 +74,7 @@ export class FhirServerClient {
     let url = this.absolute(this.withPageSize(query));
     const seen = new Set<string>();
     for (let page = 0; ; page++) {
-      if (page >= this.maxPages) throw new FhirServerError(`GET ${url}: more than ${this.maxPages} pages`, 'protocol', url);
+      if (page >= this.maxPages) throw new FhirServerError(`GET ${url}: more than ${this.maxPages} pages`, 'limit', url, undefined, undefined, `more than ${this.maxPages} pages`);
       seen.add(url);
       const bundle = await this.get(url);
       if (bundle.resourceType !== 'Bundle') throw new FhirServerError(`GET ${url}: expected a Bundle, got ${String(bundle.resourceType)}`, 'protocol', url);
@@ -79,9 +90,13 @@ export class FhirServerClient {
   /** Every resource of a search (matches and `_include`d resources), all pages; OperationOutcome entries are dropped. */
   async searchAll(query: string): Promise<Resource[]> {
     const out: Resource[] = [];
+    const max = this.options.maxResources ?? Infinity;
     for await (const page of this.searchPages(query)) {
-      for (const entry of page.entry ?? []) {
-        if (!entry.resource || entry.search?.mode === 'outcome') continue;
+      const entries = page.entry ?? [];
+      if (!Array.isArray(entries)) throw new FhirServerError(`GET ${query}: Bundle.entry is not an array`, 'protocol', query, undefined, undefined, 'a Bundle whose entry is not an array');
+      for (const entry of entries) {
+        if (typeof entry !== 'object' || entry === null || !entry.resource || entry.search?.mode === 'outcome') continue;
+        if (out.length >= max) throw new FhirServerError(`GET ${query}: more than ${max} resources`, 'limit', query, undefined, undefined, `more than ${max} resources`);
         out.push(entry.resource);
       }
     }
@@ -133,33 +148,93 @@ export class FhirServerClient {
     return url.toString();
   }
 
-  private client(): Promise<KitClient> {
-    this.kit ??= import('fhir-kit-client').then(({ Client }) => new Client({ baseUrl: this.baseUrl, bearerToken: this.options.bearerToken }));
-    return this.kit;
-  }
-
+  /** GET with the bounds above; the parsed JSON body of a 2xx FHIR answer. */
   private async get(url: string, checkVersion = true): Promise<Resource> {
-    const client = await this.client();
-    let body: Record<string, unknown>;
+    const signals = [AbortSignal.timeout(this.timeoutMs)];
+    if (this.options.deadline) signals.push(this.options.deadline);
+    const signal = AbortSignal.any(signals);
+    const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json;q=0.9', 'Accept-Encoding': 'gzip, deflate' };
+    if (this.options.bearerToken) headers.Authorization = `Bearer ${this.options.bearerToken}`;
+    let current = url;
+    let response: Response;
+    let text: string;
     try {
-      body = (await client.request(url, { options: { signal: AbortSignal.timeout(this.timeoutMs) } })) as Record<string, unknown>;
+      for (let hop = 0; ; hop++) {
+        response = await fetch(current, { headers, redirect: 'manual', signal });
+        const location = response.headers.get('location');
+        if (response.status < 300 || response.status >= 400 || location === null) break;
+        await response.body?.cancel();
+        const target = new URL(location, current);
+        if (target.origin !== this.origin) {
+          throw new FhirServerError(`GET ${url}: redirected to ${target.origin}, not ${this.origin}; refused`, 'protocol', url, response.status, undefined, `a redirect to another origin (${target.origin}), refused`);
+        }
+        if (hop >= MAX_REDIRECTS) throw new FhirServerError(`GET ${url}: more than ${MAX_REDIRECTS} redirects`, 'protocol', url, response.status, undefined, `more than ${MAX_REDIRECTS} redirects`);
+        current = target.toString();
+      }
+      text = await this.boundedText(response, url);
     } catch (e) {
-      throw toFhirServerError(e, url, this.timeoutMs);
+      if (e instanceof FhirServerError) throw e;
+      throw toFhirServerError(e, url, this.timeoutMs, this.options.deadline);
     }
-    if (!body || typeof body.resourceType !== 'string') throw new FhirServerError(`GET ${url}: response is not a FHIR resource`, 'protocol', url);
+    const contentType = response.headers.get('content-type') ?? '(no content type)';
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      const what = `HTTP ${response.status} with ${contentType.split(';')[0]}, not FHIR JSON`;
+      throw new FhirServerError(`GET ${url}: ${what}`, response.ok ? 'protocol' : 'http', url, response.status, undefined, what);
+    }
+    const resource = body as Record<string, unknown> | undefined;
+    if (!response.ok) {
+      const outcome = resource?.resourceType === 'OperationOutcome' ? (resource as unknown as OperationOutcome) : undefined;
+      const issue = Array.isArray(outcome?.issue) ? outcome.issue[0] : undefined;
+      const detail = typeof issue?.diagnostics === 'string' ? issue.diagnostics : typeof issue?.details?.text === 'string' ? issue.details.text : undefined;
+      throw new FhirServerError(`GET ${url}: HTTP ${response.status}${detail ? ` (${detail})` : ''}`, 'http', url, response.status, outcome);
+    }
+    if (typeof resource !== 'object' || resource === null || Array.isArray(resource) || typeof resource.resourceType !== 'string') {
+      const what = `HTTP ${response.status} with JSON that is not a FHIR resource`;
+      throw new FhirServerError(`GET ${url}: ${what}`, 'protocol', url, response.status, undefined, what);
+    }
     if (checkVersion) {
-      const entries = body.resourceType === 'Bundle' ? ((body as unknown as Bundle).entry ?? []).map((e) => e.resource) : [body];
+      const entries = resource.resourceType === 'Bundle' ? (Array.isArray(resource.entry) ? resource.entry : []).map((e: { resource?: Resource } | null) => e?.resource) : [resource];
       for (const r of entries) {
-        const problem = r ? fhirR4Problem(r) : undefined;
-        if (problem) throw new FhirServerError(`GET ${url}: ${problem}`, 'protocol', url);
+        const problem = r && typeof r === 'object' ? fhirR4Problem(r as Resource) : undefined;
+        if (problem) throw new FhirServerError(`GET ${url}: ${problem}`, 'protocol', url, undefined, undefined, problem);
       }
     }
-    return body as unknown as Resource;
+    return resource as unknown as Resource;
+  }
+
+  /** The body as text, refused past maxResponseBytes: by Content-Length (wire bytes) before reading, and while reading (decompressed bytes). */
+  private async boundedText(response: Response, url: string): Promise<string> {
+    const max = this.maxResponseBytes;
+    const tooLarge = (what: string) => new FhirServerError(`GET ${url}: answer larger than ${max} bytes (${what})`, 'limit', url, response.status, undefined, `an answer larger than ${max} bytes ${what} (FHIR_MAX_RESPONSE_BYTES)`);
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > max) {
+      await response.body?.cancel();
+      throw tooLarge('on the wire');
+    }
+    if (response.body === null) return '';
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > max) {
+        await reader.cancel();
+        throw tooLarge('decompressed');
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
   }
 }
 
-function toFhirServerError(e: unknown, url: string, timeoutMs: number): FhirServerError {
+function toFhirServerError(e: unknown, url: string, timeoutMs: number, deadline?: AbortSignal): FhirServerError {
   const err = e as { name?: string; message?: string; response?: { status?: number; data?: unknown }; cause?: { code?: string; message?: string } };
+  if (deadline?.aborted) return new FhirServerError(`GET ${url}: the call's deadline for FHIR requests passed`, 'timeout', url, undefined, undefined, 'the deadline for all FHIR requests of this call passed (FHIR_DEADLINE_MS)');
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return new FhirServerError(`GET ${url}: no answer within ${timeoutMs} ms`, 'timeout', url);
   const status = err?.response?.status;
   if (typeof status === 'number') {

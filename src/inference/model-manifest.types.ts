@@ -26,6 +26,8 @@ export interface ModelManifest {
   vocabHash: string;
   /** sha256 of model.onnx. */
   onnxSha256: string;
+  /** sha256 of ddi.json (the interaction pairs behind the warning cards). */
+  ddiSha256: string;
   /** Label list (ATC3) and names, in output order. */
   labels: string[];
   labelNames: Record<string, string>;

@@ -105,6 +105,21 @@ describe(StudentModel.name, () => {
     await expect(StudentModel.load(dir)).rejects.toThrow(/vocab\.json: sha256 .* does not match manifest vocabHash/);
   });
 
+  it('refuses a tampered ddi.json (the interaction warnings) and a manifest without its hash', async () => {
+    const dir = await copyModel(modelDir, path.join(tmp, 'ddi'));
+    const file = path.join(dir, 'ddi.json');
+    const ddi = JSON.parse(await fs.readFile(file, 'utf8')) as { pairs: unknown[] };
+    ddi.pairs = [];
+    await fs.writeFile(file, JSON.stringify(ddi));
+    await expect(StudentModel.load(dir)).rejects.toThrow(/ddi\.json: sha256 .* does not match manifest ddiSha256/);
+    await editManifest(dir, (m) => { delete m.ddiSha256; });
+    await expect(StudentModel.load(dir)).rejects.toThrow(/'ddiSha256' missing/);
+  });
+
+  it('loads the shipped models/default with every file hash checked', async () => {
+    await expect(StudentModel.load(path.join(repo, 'models', 'default'))).resolves.toBeInstanceOf(StudentModel);
+  });
+
   it('refuses a model whose ONNX inputs are not the student contract', async () => {
     const dir = await copyModel(modelDir, path.join(tmp, 'io'));
     const onnx = path.join(dir, 'model.onnx');

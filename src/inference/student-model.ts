@@ -73,7 +73,7 @@ function checkManifest(m: ModelManifest, file: string): void {
   if (m.schemaVersion !== MODEL_MANIFEST_SCHEMA_VERSION) {
     throw new ModelLoadError(`${file}: schemaVersion ${JSON.stringify(m.schemaVersion)}, this service reads ${MODEL_MANIFEST_SCHEMA_VERSION}`);
   }
-  for (const key of ['name', 'version', 'vocabHash', 'onnxSha256'] as const) {
+  for (const key of ['name', 'version', 'vocabHash', 'onnxSha256', 'ddiSha256'] as const) {
     if (typeof m[key] !== 'string' || !m[key]) throw new ModelLoadError(`${file}: '${key}' missing`);
   }
   if (!m.files || typeof m.files.onnx !== 'string' || typeof m.files.vocab !== 'string' || typeof m.files.ddi !== 'string') {
@@ -126,6 +126,10 @@ export class StudentModel {
       throw new ModelLoadError(`${vocabFile}: labels differ from ${manifestFile} labels`);
     }
     const ddi = await readJson<ModelDdi>(ddiFile, 'DDI pairs');
+    const ddiSha = await sha256File(ddiFile);
+    if (ddiSha !== normaliseSha256(manifest.ddiSha256)) {
+      throw new ModelLoadError(`${ddiFile}: sha256 ${ddiSha.slice(0, 12)}… does not match manifest ddiSha256 ${normaliseSha256(manifest.ddiSha256).slice(0, 12)}… (corrupt or replaced DDI pairs)`);
+    }
     if (!Array.isArray(ddi.pairs)) throw new ModelLoadError(`${ddiFile}: 'pairs' missing`);
 
     let session: ort.InferenceSession;

@@ -12,6 +12,25 @@ export interface BuildTimelineOptions {
    * ED and ICU stays are Encounters part of the hospital admission). Default true.
    */
   foldSubEncounters?: boolean;
+  /** Bounds on the timeline's size (serving sets them from the config; unset = unbounded). */
+  limits?: TimelineLimits;
+}
+
+export interface TimelineLimits {
+  /** Most visits (encounter visits and unlinked-date visits together). */
+  maxVisits?: number;
+  /** Most distinct diagnosis + procedure codes in one visit. */
+  maxCodesPerVisit?: number;
+  /** Most Medications one request's description visits (itself and ingredients followed, to depth 3). */
+  maxMedicationParts?: number;
+}
+
+/** The timeline would exceed a limit of BuildTimelineOptions.limits; `limit` names it. */
+export class TimelineLimitError extends Error {
+  constructor(readonly limit: keyof TimelineLimits, readonly max: number, message: string) {
+    super(message);
+    this.name = 'TimelineLimitError';
+  }
 }
 
 /** Keys of `PatientTimeline.issues` (counts). `<kind>` is condition, procedure or medication. */
@@ -89,123 +108,344 @@ interface VisitSlot {
   procedureTokens: Set<string>;
 }
 
+/** Resources handled between two yields of `timelineStages` (the serving driver lets other requests run there). */
+const STAGE_SLICE = 2000;
+
 /**
  * Builds a patient's timeline from FHIR R4 resources. Pure: no I/O, no clock; the same input
  * gives the same output. Visits are the patient's Encounters in period.start order (tie: id);
  * conditions, procedures and medication requests go to the visit their `encounter` references,
  * else to the visit whose period contains their date, else to a synthetic `unlinked:<date>`
  * visit. Every placement and every skipped or unmapped item is counted in `issues`.
+ * Runs the stages of `timelineStages` to the end.
  */
 export function buildTimeline(resources: PatientResources, terminology: TerminologyLookup, opts: BuildTimelineOptions = {}): PatientTimeline {
-  const issues: Record<string, number> = {};
-  const count = (key: string) => {
-    issues[key] = (issues[key] ?? 0) + 1;
-  };
-  const patient = resources.patient;
-  const birthDate = patient.birthDate;
+  const stages = timelineStages(resources, terminology, opts);
+  for (;;) {
+    const step = stages.next();
+    if (step.done) return step.value;
+  }
+}
 
-  // Visits from Encounters.
-  const encounters = resources.encounters.filter((e) => {
+/**
+ * The timeline as named stages, each O(n log n) at worst: encounters → visits (partOf chains and
+ * cycles folded), conditions, procedures and medications placed by encounter or date, then the
+ * profile. Yields the running stage's name every STAGE_SLICE resources, so a caller can hand the
+ * event loop back between slices; returns the timeline.
+ */
+export function* timelineStages(resources: PatientResources, terminology: TerminologyLookup, opts: BuildTimelineOptions = {}): Generator<string, PatientTimeline, void> {
+  const issues = new IssueCounter();
+  const encounterSlots = encounterVisitSlots(resources.encounters, resources.patient.birthDate, opts.foldSubEncounters !== false, issues);
+  yield 'encounters';
+  const placer = new VisitPlacer(encounterSlots.slots, encounterSlots.slotByEncounterId, resources.patient.birthDate, issues, opts.limits ?? {});
+  yield* placeConditions(resources.conditions, placer, terminology, issues);
+  yield* placeProcedures(resources.procedures, placer, terminology, issues);
+  yield* placeMedications(resources.medicationRequests, resources.medications, placer, terminology, issues, opts.limits?.maxMedicationParts);
+  const slots = placer.allSlots();
+  slots.sort((a, b) => compareStarts(a.startMs, b.startMs) || cmp(a.visit.encounterRef, b.visit.encounterRef));
+  const patient = resources.patient;
+  return {
+    patientRef: `Patient/${patient.id ?? ''}`,
+    profile: profileOf(patient, encounterSlots.slots[encounterSlots.slots.length - 1]?.visit),
+    visits: slots.map((s) => s.visit),
+    issues: issues.counts,
+  };
+}
+
+class IssueCounter {
+  readonly counts: Record<string, number> = {};
+  count(key: string): void {
+    this.counts[key] = (this.counts[key] ?? 0) + 1;
+  }
+}
+
+/**
+ * Stage 1, encounters → visits: skipped statuses dropped, each Encounter mapped to its top-level
+ * Encounter along `partOf` (memoised, so chains and cycles cost O(n) in all), one visit per
+ * top-level Encounter in start order, open-ended periods closed at the next visit's start.
+ */
+function encounterVisitSlots(all: Encounter[], birthDate: string | undefined, fold: boolean, issues: IssueCounter): { slots: VisitSlot[]; slotByEncounterId: Map<string, VisitSlot> } {
+  const encounters = all.filter((e) => {
     if (e.status && SKIPPED_ENCOUNTER.has(e.status)) {
-      count(TIMELINE_ISSUE.encounterSkippedStatus);
+      issues.count(TIMELINE_ISSUE.encounterSkippedStatus);
       return false;
     }
     return true;
   });
-  const byId = new Map<string, Encounter>();
-  for (const e of encounters) if (e.id) byId.set(e.id, e);
-  const parentOf = (e: Encounter): Encounter => {
-    if (opts.foldSubEncounters === false) return e;
-    const chain: Encounter[] = [e];
-    let current = e;
-    for (;;) {
-      const ref = parseReference(current.partOf?.reference);
-      const parent = ref && (ref.type ?? 'Encounter') === 'Encounter' ? byId.get(ref.id) : undefined;
-      if (!parent) return current;
-      const loop = chain.indexOf(parent);
-      // A partOf cycle (bad data): its earliest member stands for all of it, so exactly one visit exists.
-      if (loop >= 0) return chain.slice(loop).sort(compareEncounters)[0];
-      chain.push(parent);
-      current = parent;
-    }
-  };
+  const topOf = fold ? topLevelEncounters(encounters) : new Map(encounters.map((e) => [e, e]));
   const slots: VisitSlot[] = [];
   const slotByEncounterId = new Map<string, VisitSlot>();
-  const topLevel = encounters.filter((e) => parentOf(e) === e);
+  const topLevel = encounters.filter((e) => topOf.get(e) === e);
   topLevel.sort(compareEncounters);
   for (const e of topLevel) {
-    if (!e.period?.start) count(TIMELINE_ISSUE.encounterNoStart);
+    if (!e.period?.start) issues.count(TIMELINE_ISSUE.encounterNoStart);
     const slot = newSlot(encounterVisit(e, birthDate), e);
     slots.push(slot);
     if (e.id) slotByEncounterId.set(e.id, slot);
   }
   for (const e of encounters) {
-    const top = parentOf(e);
+    const top = topOf.get(e)!;
     if (top !== e && e.id && top.id) {
       const slot = slotByEncounterId.get(top.id);
       if (slot) {
         slotByEncounterId.set(e.id, slot);
-        count(TIMELINE_ISSUE.encounterFolded);
+        issues.count(TIMELINE_ISSUE.encounterFolded);
       }
     }
   }
-  // An open-ended period lasts until the next visit starts.
+  // An open-ended period lasts until the next visit starts (slots are in start order, unknown starts last).
+  let next = 0;
   for (let i = 0; i < slots.length; i++) {
     const s = slots[i];
-    if (s.visit.end === undefined && Number.isFinite(s.startMs)) {
-      const next = slots.slice(i + 1).find((n) => Number.isFinite(n.startMs) && n.startMs > s.startMs);
-      if (next) {
-        s.endMs = next.startMs - 1;
-        s.endDay = previousDayOrSame(next.startDay, s.startDay);
-      }
+    if (!Number.isFinite(s.startMs)) break;
+    if (next <= i) next = i + 1;
+    while (next < slots.length && Number.isFinite(slots[next].startMs) && slots[next].startMs <= s.startMs) next++;
+    if (s.visit.end === undefined && next < slots.length && Number.isFinite(slots[next].startMs)) {
+      s.endMs = slots[next].startMs - 1;
+      s.endDay = previousDayOrSame(slots[next].startDay, s.startDay);
     }
   }
-  const encounterSlots = [...slots];
-  const unlinked = new Map<string, VisitSlot>();
+  return { slots, slotByEncounterId };
+}
 
-  // Resources of a visit repeat the same reference string: parse each once.
-  const slotByReference = new Map<string, VisitSlot | null>();
-  const slotOfReference = (encounterRef: string): VisitSlot | undefined => {
-    let slot = slotByReference.get(encounterRef);
-    if (slot === undefined) {
-      const ref = parseReference(encounterRef);
-      slot = (ref && (ref.type ?? 'Encounter') === 'Encounter' ? slotByEncounterId.get(ref.id) : undefined) ?? null;
-      slotByReference.set(encounterRef, slot);
-    }
-    return slot ?? undefined;
+/**
+ * Each Encounter's top-level Encounter along `partOf`. A cycle (bad data) is stood for by its
+ * earliest member, so exactly one visit exists for it; Encounters leading into a cycle join it.
+ * Every Encounter is walked once (memoised), whatever the shape of the chains.
+ */
+function topLevelEncounters(encounters: Encounter[]): Map<Encounter, Encounter> {
+  const byId = new Map<string, Encounter>();
+  for (const e of encounters) if (e.id) byId.set(e.id, e);
+  const parentOf = (e: Encounter): Encounter | undefined => {
+    const ref = parseReference(e.partOf?.reference);
+    return ref && (ref.type ?? 'Encounter') === 'Encounter' ? byId.get(ref.id) : undefined;
   };
-  const place = (kind: ResourceKind, encounterRef: string | undefined, date: string | undefined): VisitSlot | undefined => {
+  const top = new Map<Encounter, Encounter>();
+  for (const start of encounters) {
+    if (top.has(start)) continue;
+    const path: Encounter[] = [];
+    const onPath = new Map<Encounter, number>();
+    let current: Encounter | undefined = start;
+    let root: Encounter;
+    for (;;) {
+      const known = top.get(current);
+      if (known !== undefined) {
+        root = known;
+        break;
+      }
+      const at = onPath.get(current);
+      if (at !== undefined) {
+        const cycle = path.slice(at);
+        root = cycle.reduce((a, b) => (compareEncounters(b, a) < 0 ? b : a));
+        break;
+      }
+      onPath.set(current, path.length);
+      path.push(current);
+      const parent = parentOf(current);
+      if (parent === undefined) {
+        root = current;
+        break;
+      }
+      current = parent;
+    }
+    for (const e of path) top.set(e, root);
+  }
+  return top;
+}
+
+/**
+ * Places resources in visits: by `encounter` reference (parsed once per distinct string), else by
+ * date in O(log n) through an interval index over the encounter visits (the latest-starting visit
+ * whose period contains the date wins), else in an `unlinked:<day>` visit. Enforces the limits.
+ */
+class VisitPlacer {
+  private readonly unlinked = new Map<string, VisitSlot>();
+  private readonly slotByReference = new Map<string, VisitSlot | null>();
+  private readonly index: IntervalIndex;
+  private visits: number;
+
+  constructor(
+    private readonly encounterSlots: VisitSlot[],
+    private readonly slotByEncounterId: Map<string, VisitSlot>,
+    private readonly birthDate: string | undefined,
+    private readonly issues: IssueCounter,
+    private readonly limits: TimelineLimits,
+  ) {
+    this.visits = encounterSlots.length;
+    this.checkVisits();
+    this.index = new IntervalIndex(encounterSlots);
+  }
+
+  place(kind: ResourceKind, encounterRef: string | undefined, date: string | undefined): VisitSlot | undefined {
     const issue = KIND_ISSUE[kind];
-    if (encounterRef) {
-      const slot = slotOfReference(encounterRef);
+    if (typeof encounterRef === 'string' && encounterRef !== '') {
+      const slot = this.slotOfReference(encounterRef);
       if (slot) {
-        count(issue.byEncounter);
+        this.issues.count(issue.byEncounter);
         return slot;
       }
-      count(issue.notFound);
+      this.issues.count(issue.notFound);
     }
-    if (!date) {
-      count(issue.noDate);
+    if (typeof date !== 'string' || date === '') {
+      this.issues.count(issue.noDate);
       return undefined;
     }
-    let found: VisitSlot | undefined;
-    for (const slot of encounterSlots) if (contains(slot, date)) found = slot;
+    const found = this.index.latestContaining(date);
     if (found) {
-      count(issue.byDate);
+      this.issues.count(issue.byDate);
       return found;
     }
-    count(issue.unlinked);
+    this.issues.count(issue.unlinked);
     const day = date.slice(0, 10);
-    let slot = unlinked.get(day);
+    let slot = this.unlinked.get(day);
     if (!slot) {
-      slot = newSlot({ encounterRef: `unlinked:${day}`, start: day, ageYears: ageInYears(birthDate, day), diagnoses: [], procedures: [], medications: [] });
-      unlinked.set(day, slot);
-      slots.push(slot);
+      slot = newSlot({ encounterRef: `unlinked:${day}`, start: day, ageYears: ageInYears(this.birthDate, day), diagnoses: [], procedures: [], medications: [] });
+      this.unlinked.set(day, slot);
+      this.visits++;
+      this.checkVisits();
     }
     return slot;
-  };
+  }
 
-  // Many requests reference the same Medication: describe and class it once per reference.
+  /** Adds a diagnosis or procedure code to a visit once. */
+  addCode(slot: VisitSlot, kind: 'diagnoses' | 'procedures', code: TimelineCode): void {
+    const tokens = kind === 'diagnoses' ? slot.diagnosisTokens : slot.procedureTokens;
+    if (tokens.has(code.token)) return;
+    const max = this.limits.maxCodesPerVisit;
+    if (max !== undefined && slot.diagnosisTokens.size + slot.procedureTokens.size >= max) {
+      throw new TimelineLimitError('maxCodesPerVisit', max, `visit ${slot.visit.encounterRef} has more than ${max} distinct diagnosis and procedure codes`);
+    }
+    tokens.add(code.token);
+    slot.visit[kind].push(code);
+  }
+
+  /** Encounter visits and unlinked visits (not yet in time order). */
+  allSlots(): VisitSlot[] {
+    return [...this.encounterSlots, ...this.unlinked.values()];
+  }
+
+  private checkVisits(): void {
+    const max = this.limits.maxVisits;
+    if (max !== undefined && this.visits > max) throw new TimelineLimitError('maxVisits', max, `the patient's record has more than ${max} visits`);
+  }
+
+  private slotOfReference(encounterRef: string): VisitSlot | undefined {
+    let slot = this.slotByReference.get(encounterRef);
+    if (slot === undefined) {
+      const ref = parseReference(encounterRef);
+      slot = (ref && (ref.type ?? 'Encounter') === 'Encounter' ? this.slotByEncounterId.get(ref.id) : undefined) ?? null;
+      this.slotByReference.set(encounterRef, slot);
+    }
+    return slot ?? undefined;
+  }
+}
+
+/**
+ * "The last visit (in start order) whose period contains this date" in O(log n): a segment tree
+ * over the encounter visits holding each node's earliest start and latest end (as instants and as
+ * calendar days), searched right-first and pruned by both bounds.
+ */
+class IntervalIndex {
+  private readonly size: number;
+  private readonly minStartMs: Float64Array;
+  private readonly maxEndMs: Float64Array;
+  private readonly minStartDay: string[];
+  private readonly maxEndDay: string[];
+
+  constructor(private readonly slots: VisitSlot[]) {
+    let size = 1;
+    while (size < Math.max(1, slots.length)) size *= 2;
+    this.size = size;
+    this.minStartMs = new Float64Array(2 * size).fill(Infinity);
+    this.maxEndMs = new Float64Array(2 * size).fill(-Infinity);
+    this.minStartDay = new Array<string>(2 * size).fill('\uffff');
+    this.maxEndDay = new Array<string>(2 * size).fill('');
+    slots.forEach((s, i) => {
+      if (!Number.isFinite(s.startMs)) return;
+      this.minStartMs[size + i] = s.startMs;
+      this.maxEndMs[size + i] = s.endMs;
+      this.minStartDay[size + i] = s.startDay;
+      this.maxEndDay[size + i] = s.endDay;
+    });
+    for (let n = size - 1; n >= 1; n--) {
+      this.minStartMs[n] = Math.min(this.minStartMs[2 * n], this.minStartMs[2 * n + 1]);
+      this.maxEndMs[n] = Math.max(this.maxEndMs[2 * n], this.maxEndMs[2 * n + 1]);
+      this.minStartDay[n] = this.minStartDay[2 * n] < this.minStartDay[2 * n + 1] ? this.minStartDay[2 * n] : this.minStartDay[2 * n + 1];
+      this.maxEndDay[n] = this.maxEndDay[2 * n] > this.maxEndDay[2 * n + 1] ? this.maxEndDay[2 * n] : this.maxEndDay[2 * n + 1];
+    }
+  }
+
+  latestContaining(date: string): VisitSlot | undefined {
+    if (this.slots.length === 0) return undefined;
+    if (/^\d{4}(-\d{2}(-\d{2})?)?$/.test(date)) {
+      // A calendar date (no time) is in a visit when the visit spans that day.
+      const day = date.length === 10 ? date : date.padEnd(10, date.length === 4 ? '-01-01' : '-01');
+      const i = this.search(1, (n) => this.minStartDay[n] <= day && day <= this.maxEndDay[n]);
+      return i === undefined ? undefined : this.slots[i];
+    }
+    const ms = Date.parse(date);
+    if (Number.isNaN(ms)) return undefined;
+    const i = this.search(1, (n) => this.minStartMs[n] <= ms && ms <= this.maxEndMs[n]);
+    return i === undefined ? undefined : this.slots[i];
+  }
+
+  /** The rightmost leaf under `node` that passes `may` (which is exact on leaves, a bound on inner nodes). */
+  private search(node: number, may: (n: number) => boolean): number | undefined {
+    if (!may(node)) return undefined;
+    if (node >= this.size) return node - this.size;
+    return this.search(2 * node + 1, may) ?? this.search(2 * node, may);
+  }
+}
+
+/** Stage 2: conditions (status and category filters, then placement and the diagnosis code). */
+function* placeConditions(conditions: Condition[], placer: VisitPlacer, terminology: TerminologyLookup, issues: IssueCounter): Generator<string, void, void> {
+  for (let i = 0; i < conditions.length; i++) {
+    if (i % STAGE_SLICE === STAGE_SLICE - 1) yield 'conditions';
+    const condition = conditions[i];
+    if (hasCode(condition.verificationStatus, SKIPPED_VERIFICATION)) {
+      issues.count(TIMELINE_ISSUE.skippedStatus('condition'));
+      continue;
+    }
+    if (condition.category !== undefined && isSkippedCategory(condition.category)) {
+      issues.count(TIMELINE_ISSUE.conditionSkippedCategory);
+      continue;
+    }
+    const date = condition.onsetDateTime ?? condition.onsetPeriod?.start ?? condition.recordedDate;
+    const slot = placer.place('condition', condition.encounter?.reference, date);
+    if (!slot) continue;
+    const code = firstMapped(condition.code?.coding ?? [], DIAGNOSIS_PREFERENCE, (c) => terminology.diagnosis(c), terminology);
+    if (!code) issues.count(TIMELINE_ISSUE.conditionUnmapped);
+    else placer.addCode(slot, 'diagnoses', code);
+  }
+}
+
+/** Stage 3: procedures. */
+function* placeProcedures(procedures: Procedure[], placer: VisitPlacer, terminology: TerminologyLookup, issues: IssueCounter): Generator<string, void, void> {
+  for (let i = 0; i < procedures.length; i++) {
+    if (i % STAGE_SLICE === STAGE_SLICE - 1) yield 'procedures';
+    const procedure = procedures[i];
+    if (SKIPPED_PROCEDURE.has(procedure.status)) {
+      issues.count(TIMELINE_ISSUE.skippedStatus('procedure'));
+      continue;
+    }
+    const slot = placer.place('procedure', procedure.encounter?.reference, procedure.performedDateTime ?? procedure.performedPeriod?.start);
+    if (!slot) continue;
+    const code = firstMapped(procedure.code?.coding ?? [], PROCEDURE_PREFERENCE, (c) => terminology.procedure(c), terminology);
+    if (!code) issues.count(TIMELINE_ISSUE.procedureUnmapped);
+    else placer.addCode(slot, 'procedures', code);
+  }
+}
+
+/**
+ * Stage 4: medication requests, classed to ATC3 through `describeMedication` and the terminology.
+ * Many requests reference the same Medication: it is described and classed once per reference.
+ */
+function* placeMedications(
+  requests: MedicationRequest[], medicationList: Medication[], placer: VisitPlacer, terminology: TerminologyLookup, issues: IssueCounter,
+  maxParts: number | undefined,
+): Generator<string, void, void> {
+  const medications = new Map<string, Medication>();
+  for (const m of medicationList) if (m.id) medications.set(m.id, m);
   const describedByReference = new Map<string, { described: DescribedMedication; atc3: readonly string[] }>();
   const describeAndClass = (request: MedicationRequest): { described: DescribedMedication; atc3: readonly string[] } => {
     const reference = request.medicationReference;
@@ -215,68 +455,88 @@ export function buildTimeline(resources: PatientResources, terminology: Terminol
       : undefined;
     const cached = key === undefined ? undefined : describedByReference.get(key);
     if (cached) return cached;
+    // Ingredients are followed to depth 3: the work grows with the parts visited, which is bounded first.
+    const parts = medicationParts(request, medications, maxParts ?? Infinity);
+    work += parts;
+    if (maxParts !== undefined && parts > maxParts) {
+      throw new TimelineLimitError('maxMedicationParts', maxParts, `MedicationRequest/${request.id ?? ''}: its medication has more than ${maxParts} parts (ingredients followed to depth 3)`);
+    }
     const described = describeMedication(request, medications);
     const result = { described, atc3: described.resolved ? terminology.medicationAtc3(described.codings, described.text) : [] };
     if (key !== undefined) describedByReference.set(key, result);
     return result;
   };
-
-  for (const condition of resources.conditions) addCondition(condition);
-  for (const procedure of resources.procedures) addProcedure(procedure);
-  const medications = new Map<string, Medication>();
-  for (const m of resources.medications) if (m.id) medications.set(m.id, m);
-  for (const request of resources.medicationRequests) addMedication(request);
-
-  function addCondition(condition: Condition): void {
-    if (hasCode(condition.verificationStatus, SKIPPED_VERIFICATION)) return count(TIMELINE_ISSUE.skippedStatus('condition'));
-    if (condition.category !== undefined && isSkippedCategory(condition.category)) return count(TIMELINE_ISSUE.conditionSkippedCategory);
-    const date = condition.onsetDateTime ?? condition.onsetPeriod?.start ?? condition.recordedDate;
-    const slot = place('condition', condition.encounter?.reference, date);
-    if (!slot) return;
-    const code = firstMapped(condition.code?.coding ?? [], DIAGNOSIS_PREFERENCE, (c) => terminology.diagnosis(c), terminology);
-    if (!code) return count(TIMELINE_ISSUE.conditionUnmapped);
-    if (!slot.diagnosisTokens.has(code.token)) {
-      slot.diagnosisTokens.add(code.token);
-      slot.visit.diagnoses.push(code);
+  let work = 0;
+  for (let i = 0; i < requests.length; i++) {
+    if (i % STAGE_SLICE === STAGE_SLICE - 1 || work > STAGE_SLICE) {
+      work = 0;
+      yield 'medications';
     }
-  }
-
-  function addProcedure(procedure: Procedure): void {
-    if (SKIPPED_PROCEDURE.has(procedure.status)) return count(TIMELINE_ISSUE.skippedStatus('procedure'));
-    const slot = place('procedure', procedure.encounter?.reference, procedure.performedDateTime ?? procedure.performedPeriod?.start);
-    if (!slot) return;
-    const code = firstMapped(procedure.code?.coding ?? [], PROCEDURE_PREFERENCE, (c) => terminology.procedure(c), terminology);
-    if (!code) return count(TIMELINE_ISSUE.procedureUnmapped);
-    if (!slot.procedureTokens.has(code.token)) {
-      slot.procedureTokens.add(code.token);
-      slot.visit.procedures.push(code);
+    const request = requests[i];
+    if (SKIPPED_REQUEST.has(request.status)) {
+      issues.count(TIMELINE_ISSUE.skippedStatus('medication'));
+      continue;
     }
-  }
-
-  function addMedication(request: MedicationRequest): void {
-    if (SKIPPED_REQUEST.has(request.status)) return count(TIMELINE_ISSUE.skippedStatus('medication'));
-    const slot = place('medication', request.encounter?.reference, request.authoredOn ?? request.dispenseRequest?.validityPeriod?.start);
-    if (!slot) return;
+    const slot = placer.place('medication', request.encounter?.reference, request.authoredOn ?? request.dispenseRequest?.validityPeriod?.start);
+    if (!slot) continue;
     const { described, atc3 } = describeAndClass(request);
     const entry: TimelineMedication = { requestRef: `MedicationRequest/${request.id ?? ''}`, atc3: [], status: request.status };
     if (described.text !== undefined) entry.text = described.text;
     if (!described.resolved) {
-      count(TIMELINE_ISSUE.medicationUnresolved);
+      issues.count(TIMELINE_ISSUE.medicationUnresolved);
     } else {
       entry.atc3 = [...atc3];
-      if (entry.atc3.length === 0) count(TIMELINE_ISSUE.medicationUnmapped);
+      if (entry.atc3.length === 0) issues.count(TIMELINE_ISSUE.medicationUnmapped);
     }
     slot.visit.medications.push(entry);
   }
+}
 
-  slots.sort((a, b) => compareStarts(a.startMs, b.startMs) || cmp(a.visit.encounterRef, b.visit.encounterRef));
-  const visits = slots.map((s) => s.visit);
-  return {
-    patientRef: `Patient/${patient.id ?? ''}`,
-    profile: profileOf(patient, [...encounterSlots].reverse().find((s) => s.encounter)?.visit),
-    visits,
-    issues,
+/**
+ * How many Medications `describeMedication` visits for a request: the medication and its ingredients'
+ * referenced Medications, depth ≤ 3, each path counted (as the description walks them). Counted by
+ * (Medication, depth) with memoisation, so counting itself stays cheap; stops growing past `cap`.
+ */
+function medicationParts(request: MedicationRequest, medications: ReadonlyMap<string, Medication>, cap: number): number {
+  if (request.medicationCodeableConcept) return 1;
+  const containedById = (contained: readonly unknown[] | undefined): Map<string, Medication> => {
+    const byId = new Map<string, Medication>();
+    for (const r of (contained ?? []) as Medication[]) if (r?.resourceType === 'Medication' && typeof r.id === 'string' && !byId.has(r.id)) byId.set(r.id, r);
+    return byId;
   };
+  const containedIndex = new Map<readonly unknown[] | undefined, Map<string, Medication>>();
+  const lookup = (ref: string | undefined, contained: readonly unknown[] | undefined): Medication | undefined => {
+    if (!ref) return undefined;
+    if (ref.startsWith('#')) {
+      let byId = containedIndex.get(contained);
+      if (byId === undefined) {
+        byId = containedById(contained);
+        containedIndex.set(contained, byId);
+      }
+      return byId.get(ref.slice(1));
+    }
+    const parsed = parseReference(ref);
+    return parsed && (parsed.type ?? 'Medication') === 'Medication' ? medications.get(parsed.id) : undefined;
+  };
+  const memo = new Map<Medication, number[]>();
+  const count = (med: Medication, depth: number): number => {
+    const known = memo.get(med)?.[depth];
+    if (known !== undefined) return known;
+    let n = 1;
+    if (depth < 3) {
+      for (const ingredient of med.ingredient ?? []) {
+        const part = lookup(ingredient?.itemReference?.reference, med.contained ?? request.contained);
+        if (part && part !== med) n += count(part, depth + 1);
+        if (n > cap) break;
+      }
+    }
+    const row = memo.get(med) ?? [];
+    row[depth] = n;
+    memo.set(med, row);
+    return n;
+  };
+  const top = lookup(request.medicationReference?.reference, request.contained);
+  return top ? count(top, 0) : 1;
 }
 
 function newSlot(visit: TimelineVisit, encounter?: Encounter): VisitSlot {
@@ -435,17 +695,6 @@ function describeMedication(request: MedicationRequest, medications: ReadonlyMap
   const resolved = resolveMedication(request, (id) => medications.get(id));
   if (!resolved.resolved) return { resolved: false, codings: [], text: resolved.display };
   return { resolved: true, ...flattenProduct(resolved), text: resolved.display };
-}
-
-function contains(slot: VisitSlot, date: string): boolean {
-  if (!Number.isFinite(slot.startMs)) return false;
-  if (/^\d{4}(-\d{2}(-\d{2})?)?$/.test(date)) {
-    // A calendar date (no time) is in a visit when the visit spans that day.
-    const day = date.length === 10 ? date : date.padEnd(10, date.length === 4 ? '-01-01' : '-01');
-    return slot.startDay <= day && day <= slot.endDay;
-  }
-  const ms = Date.parse(date);
-  return !Number.isNaN(ms) && slot.startMs <= ms && ms <= slot.endMs;
 }
 
 function previousDayOrSame(nextStartDay: string, startDay: string): string {

@@ -16,6 +16,8 @@ const EHR = 'https://ehr.example.org';
 const EPIC = 'https://epic.example.org';
 const ES256_CLIENT = 'https://es256.example.org';
 const REMOTE = 'https://remote-jwks.example.org';
+/** The configured public URL: aud is checked against it, never against the request's Host. */
+const PUBLIC_URL = 'http://cds.test';
 
 interface Signer { key: KeyLike; kid: string; alg: string; iss: string }
 
@@ -39,7 +41,7 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
     return new SignJWT(payload as Record<string, unknown>).setProtectedHeader({ alg: s.alg, typ: 'JWT', kid: s.kid, ...header }).sign(s.key);
   }
 
-  const aud = (p: string) => `${t.url}${p}`;
+  const aud = (p: string) => `${PUBLIC_URL}${p}`;
   const call = (jwt: string | undefined) => {
     const r = request(t.url).post(`/cds-services/${SELECT}`);
     if (jwt !== undefined) r.set('Authorization', `Bearer ${jwt}`);
@@ -67,14 +69,14 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
     const clients = {
       clients: [
-        { iss: EHR, jwks: { keys: [sandboxLike] } },
+        { iss: EHR, jwks: { keys: [sandboxLike] }, fhirServers: ['https://fhir.ehr.example.org/r4/'] },
         { iss: EPIC, jwks: { keys: [epic] } },
         { iss: ES256_CLIENT, jwks: { keys: [es256] }, algorithms: ['ES256'] },
         { iss: REMOTE, jwksUrl },
       ],
     };
     await fs.writeFile(path.join(tmp, 'clients.json'), JSON.stringify(clients));
-    t = await startCdsApp({ CDS_CLIENTS_FILE: path.join(tmp, 'clients.json'), LEADER_DATA_DIR: tmp });
+    t = await startCdsApp({ CDS_CLIENTS_FILE: path.join(tmp, 'clients.json'), LEADER_DATA_DIR: tmp, CDS_PUBLIC_URL: PUBLIC_URL });
   });
   afterAll(async () => {
     await t?.close();
@@ -114,7 +116,8 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
     ['no token', async () => undefined],
     ['a token that is not a JWT', async () => 'not.a.jwt'],
     ['aud of another endpoint', async () => token('es384', { aud: aud('/cds-services') })],
-    ['aud with localhost instead of 127.0.0.1', async () => token('es384', { aud: aud(`/cds-services/${SELECT}`).replace('127.0.0.1', 'localhost') })],
+    ['aud of the address actually called (not the configured public URL)', async () => token('es384', { aud: `${t.url}/cds-services/${SELECT}` })],
+    ['a lifetime beyond CDS_JWT_MAX_LIFETIME_S', async () => token('es384', { aud: aud(`/cds-services/${SELECT}`), exp: Math.floor(Date.now() / 1000) + 3600 })],
     ['expired beyond the skew', async () => token('es384', { aud: aud(`/cds-services/${SELECT}`), iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 120 })],
     ['iat in the future', async () => token('es384', { aud: aud(`/cds-services/${SELECT}`), iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 900 })],
     ['nbf in the future', async () => token('es384', { aud: aud(`/cds-services/${SELECT}`), nbf: Math.floor(Date.now() / 1000) + 600 })],
@@ -149,6 +152,29 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
     }
   });
 
+  it('never derives aud from the Host header: a token for another service sent with its Host is refused', async () => {
+    const other = await token('es384', { aud: `http://other.example/cds-services/${SELECT}` });
+    const res = await request(t.url).post(`/cds-services/${SELECT}`).set('Host', 'other.example').set('Authorization', `Bearer ${other}`)
+      .send(hookRequest('order-select', 'alice', { prefetch: fullPrefetch('alice') }));
+    expect(res.status).toBe(401);
+  });
+
+  it('checks the JWT before reading the body: invalid JSON without a token is 401, not a parser message', async () => {
+    const res = await request(t.url).post(`/cds-services/${SELECT}`).set('Content-Type', 'application/json').send('{not json');
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
+  });
+
+  it('refuses a fhirServer the client is not registered for, before any request leaves (400)', async () => {
+    const body = hookRequest('order-select', 'alice', { fhirServer: 'http://127.0.0.1:9/admin', accessToken: 'secret' });
+    const res = await request(t.url).post(`/cds-services/${SELECT}`).set('Authorization', `Bearer ${await token('es384', { aud: aud(`/cds-services/${SELECT}`) })}`).send(body);
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toMatch(/fhirServer is not a FHIR server registered for client https:\/\/ehr\.example\.org/);
+    const noList = await request(t.url).post(`/cds-services/${SELECT}`).set('Authorization', `Bearer ${await token('rs384', { aud: aud(`/cds-services/${SELECT}`) })}`)
+      .send(hookRequest('order-select', 'alice', { fhirServer: 'https://fhir.ehr.example.org/r4', accessToken: 'secret' }));
+    expect(noList.status).toBe(400);
+  });
+
   it('leaves health and model cards public', async () => {
     await request(t.url).get('/health/live').expect(200);
     await request(t.url).get('/health/ready').expect(200);
@@ -158,6 +184,7 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
     expect(() => loadAppConfig({})).toThrow(/CDS_CLIENTS_FILE=/);
     expect(() => loadAppConfig({ CDS_AUTH_DISABLED: 'yes' })).toThrow('CDS_AUTH_DISABLED=yes (must be true or false)');
     expect(() => loadAppConfig({ CDS_CLIENTS_FILE: '/nonexistent.json' })).toThrow('CDS_CLIENTS_FILE=/nonexistent.json (file not found)');
+    expect(() => loadAppConfig({ CDS_CLIENTS_FILE: path.join(tmp, 'clients.json') })).toThrow(/CDS_PUBLIC_URL= \(required when auth is on/);
     expect(loadAppConfig({ CDS_AUTH_DISABLED: 'true' }).authDisabled).toBe(true);
   });
 });

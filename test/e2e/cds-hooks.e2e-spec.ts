@@ -76,7 +76,9 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
       const i = model.manifest.labels.indexOf(mr.medicationCodeableConcept.coding[0].code);
       expect(i).toBeGreaterThanOrEqual(0);
     }
-    const page = await request(suggested!.source.url!).get('').expect(200);
+    // The link is built from the configuration (here the demo's http://localhost:PORT), never from the Host header.
+    expect(suggested!.source.url).toBe(`http://localhost:${t.config.port}/models/${encodeURIComponent(model.manifest.name)}`);
+    const page = await request(t.url).get(new URL(suggested!.source.url!).pathname).expect(200);
     expect(page.headers['content-type']).toContain('text/html');
     for (const heading of ['Provenance', 'Data', 'Metrics', 'Threshold', 'Limits']) expect(page.text).toContain(`<h2>${heading}</h2>`);
     const json = await request(t.url).get(`/models/${model.manifest.name}?format=json`).expect(200);

@@ -8,8 +8,10 @@ import { AppConfig, loadAppConfig } from '../../src/config/app-config';
 import { createLogger } from '../../src/common/logger';
 import { StudentModel } from '../../src/inference/student-model';
 import { Terminology } from '../../src/terminology/terminology';
+import { packageRoot } from '../../src/common/package-root';
 
-const repo = path.resolve(__dirname, '..', '..');
+// The checkout, from test/support under ts-jest and from dist/test/support in the built bench.
+const repo = packageRoot();
 
 /**
  * The model the CDS e2e tests serve: the committed models/default (the one `npm start` serves), or

@@ -306,6 +306,12 @@ def run(args: argparse.Namespace) -> dict:
     return done
 
 
+def sha256_of(path: str) -> str:
+    """sha256 of a file the service loads (checked at its start-up)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def build_manifest(args, ds: Dataset, cfg: ModelConfig, model: StudentModel, heads: TrainingHeads,
                    teacher: Optional[TeacherFeatures], threshold: float, threshold_source: str, metrics,
                    onnx_sha: str, epochs_run: int, best_epoch: int, n_train: int, n_val: int, n_test: int) -> dict:
@@ -340,6 +346,7 @@ def build_manifest(args, ds: Dataset, cfg: ModelConfig, model: StudentModel, hea
         "files": {"onnx": "model.onnx", "vocab": "vocab.json", "ddi": "ddi.json"},
         "vocabHash": ds.vocab_hash,
         "onnxSha256": onnx_sha,
+        "ddiSha256": sha256_of(os.path.join(ds.directory, "ddi.json")),
         "labels": ds.labels,
         "labelNames": {c: ds.vocab.get("labelNames", {}).get(c, c) for c in ds.labels},
         "threshold": threshold,

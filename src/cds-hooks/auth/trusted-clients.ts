@@ -11,6 +11,29 @@ export interface TrustedClient {
   jwks?: JSONWebKeySet;
   jwksUrl?: string;
   algorithms: string[];
+  /**
+   * FHIR server base URLs this client may name in `fhirServer` (normalised: no trailing slash).
+   * Empty: the client may not name any, so the service never fetches on its behalf.
+   */
+  fhirServers: string[];
+}
+
+/** A base URL as compared against `fhirServers`: parsed, origin lower-cased, no trailing slash, no query. */
+export function normaliseFhirBase(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash) return undefined;
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Whether `fhirServer` is one of the client's allowed FHIR bases (exact, after normalisation). */
+export function fhirServerAllowed(client: Pick<TrustedClient, 'fhirServers'>, fhirServer: string): boolean {
+  const wanted = normaliseFhirBase(fhirServer);
+  return wanted !== undefined && client.fhirServers.includes(wanted);
 }
 
 export class TrustedClientsError extends Error {
@@ -21,7 +44,7 @@ export class TrustedClientsError extends Error {
 }
 
 /**
- * Reads CDS_CLIENTS_FILE: `{"clients": [{"iss", "jwks" | "jwksUrl", "algorithms"?}]}` (a bare array
+ * Reads CDS_CLIENTS_FILE: `{"clients": [{"iss", "jwks" | "jwksUrl", "algorithms"?, "fhirServers"?}]}` (a bare array
  * is accepted too). Every problem names the file and the entry.
  */
 export function loadTrustedClients(file: string): TrustedClient[] {
@@ -60,6 +83,15 @@ export function loadTrustedClients(file: string): TrustedClient[] {
       }
       algorithms = entry.algorithms as string[];
     }
-    return { iss: entry.iss, jwks, jwksUrl: jwksUrl as string | undefined, algorithms };
+    const fhirServers: string[] = [];
+    if (entry.fhirServers !== undefined) {
+      if (!Array.isArray(entry.fhirServers)) throw new TrustedClientsError(`${where}.fhirServers must be an array of FHIR base URLs`);
+      entry.fhirServers.forEach((u: unknown, j: number) => {
+        const base = typeof u === 'string' ? normaliseFhirBase(u) : undefined;
+        if (base === undefined) throw new TrustedClientsError(`${where}.fhirServers[${j}] must be an absolute http(s) base URL without query`);
+        fhirServers.push(base);
+      });
+    }
+    return { iss: entry.iss, jwks, jwksUrl: jwksUrl as string | undefined, algorithms, fhirServers };
   });
 }

@@ -3,13 +3,22 @@ import type { PatientResources } from '../../fhir/fhir-source.types';
 import type { CdsRequest } from '../cds-hooks.types';
 import { PREFETCH_KEYS, PrefetchKey } from '../cds-services.registry';
 import { fillTemplate } from './prefetch-template';
+import { resourceShapeProblems } from '../dto/fhir-shape';
 
 /** The part of FhirServerClient the resolver uses (src/fhir/fhir-server.client.ts). */
 export interface PrefetchFhirClient {
   searchAll(query: string): Promise<Resource[]>;
   read<T extends Resource = Resource>(reference: string): Promise<T>;
 }
-export type PrefetchFhirClientFactory = (fhirServer: string, bearerToken: string | undefined) => PrefetchFhirClient;
+/** A client for one hook call: every request it makes shares `deadline` (the call's one FHIR deadline). */
+export type PrefetchFhirClientFactory = (fhirServer: string, bearerToken: string | undefined, deadline: AbortSignal) => PrefetchFhirClient;
+
+export interface PrefetchLimits {
+  /** Most resources per prefetch key, sent or fetched (CDS_MAX_RESOURCES_PER_KEY). */
+  maxResourcesPerKey: number;
+  /** One deadline for all FHIR requests of a call, ms (FHIR_DEADLINE_MS). */
+  deadlineMs: number;
+}
 
 export type PrefetchSource = 'prefetch' | 'null' | 'fetched';
 
@@ -35,6 +44,14 @@ export class PrefetchUnavailableError extends Error {
   }
 }
 
+/** The client sent more resources under a key than the service reads: 413 naming the key and the limit. */
+export class PrefetchTooLargeError extends Error {
+  constructor(readonly key: string, readonly count: number, readonly max: number) {
+    super(`prefetch '${key}' holds ${count} resources; at most ${max} per key (CDS_MAX_RESOURCES_PER_KEY)`);
+    this.name = 'PrefetchTooLargeError';
+  }
+}
+
 /** The client sent prefetch data that cannot be right (wrong type, another patient): 400. */
 export class PrefetchInvalidError extends Error {
   constructor(message: string) {
@@ -54,15 +71,26 @@ const MAX_MEDICATION_READS = 200;
  * when one is given.
  */
 export class PrefetchResolver {
-  constructor(private readonly clientFor: PrefetchFhirClientFactory) {}
+  constructor(
+    private readonly clientFor: PrefetchFhirClientFactory,
+    private readonly limits: PrefetchLimits = { maxResourcesPerKey: 50_000, deadlineMs: 15_000 },
+  ) {}
 
   async resolve(request: CdsRequest, templates: Record<PrefetchKey, string>): Promise<ResolvedPrefetch> {
     const patientId = request.context.patientId;
     const fhirServer = request.fhirServer;
+    const max = this.limits.maxResourcesPerKey;
+    const prefetchValues = (request.prefetch ?? {}) as Record<string, unknown>;
+    for (const key of Object.keys(PREFETCH_KEYS)) {
+      const count = countResources(prefetchValues[key]);
+      if (count > max) throw new PrefetchTooLargeError(key, count, max);
+    }
     let client: PrefetchFhirClient | undefined;
+    // One deadline for every FHIR request of this call (pages, medication reads), whatever the per-request timeout.
+    const deadline = AbortSignal.timeout(this.limits.deadlineMs);
     const getClient = (): PrefetchFhirClient | undefined => {
       if (fhirServer === undefined) return undefined;
-      client ??= this.clientFor(fhirServer, request.fhirAuthorization?.access_token);
+      client ??= this.clientFor(fhirServer, request.fhirAuthorization?.access_token, deadline);
       return client;
     };
     const prefetch = (request.prefetch ?? {}) as Record<string, unknown>;
@@ -96,8 +124,13 @@ export class PrefetchResolver {
         return;
       }
       try {
-        byKey[key] = key === 'patient' ? [await c.read(query)] : await c.searchAll(query);
-        sources[key] = 'fetched';
+        const fetched = key === 'patient' ? [await c.read(query)] : await c.searchAll(query);
+        const problem = fetchedProblem(fetched, max);
+        if (problem !== undefined) failures.push({ key, template, reason: problem });
+        else {
+          byKey[key] = fetched;
+          sources[key] = 'fetched';
+        }
       } catch (e) {
         failures.push({ key, template, reason: describeFetchError(e) });
       }
@@ -106,7 +139,7 @@ export class PrefetchResolver {
 
     const patients = byKey.patient.filter((r): r is Patient => r.resourceType === 'Patient');
     if (patients.length > 0 && patients[0].id !== undefined && patients[0].id !== patientId) {
-      throw new PrefetchInvalidError(`prefetch 'patient' is Patient/${patients[0].id}, not the context's patient`);
+      throw new PrefetchInvalidError(`prefetch 'patient' is Patient/${patients[0].id}, not context.patientId`);
     }
     const patient: Patient = patients[0] ?? { resourceType: 'Patient', id: patientId };
     const medications: Medication[] = [];
@@ -154,7 +187,10 @@ export class PrefetchResolver {
         return out;
       }
       try {
-        out.push(...(await c.searchAll(next)));
+        const fetched = await c.searchAll(next);
+        const problem = fetchedProblem(fetched, this.limits.maxResourcesPerKey - out.length);
+        if (problem !== undefined) failures.push({ key, template, reason: `next page: ${problem}` });
+        else for (const r of fetched) out.push(r);
       } catch (e) {
         failures.push({ key, template, reason: `next page: ${describeFetchError(e)}` });
       }
@@ -181,17 +217,34 @@ export class PrefetchResolver {
     const results = await Promise.allSettled(refs.map((ref) => client.read<Medication>(ref)));
     let missing = wanted.size - refs.length;
     for (const r of results) {
-      if (r.status === 'fulfilled' && r.value.resourceType === 'Medication') resources.medications.push(r.value);
+      if (r.status === 'fulfilled' && r.value.resourceType === 'Medication' && resourceShapeProblems(r.value, 'Medication').length === 0) resources.medications.push(r.value);
       else missing++;
     }
     return missing;
   }
 }
 
+/** Resources under a prefetch key: a Bundle's entries, or one resource. */
+function countResources(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const entry = (value as { entry?: unknown }).entry;
+  return Array.isArray(entry) ? entry.length : 1;
+}
+
+/** Why fetched resources cannot be used (too many, or not shaped as FHIR the service reads); undefined when fine. */
+function fetchedProblem(resources: Resource[], max: number): string | undefined {
+  if (resources.length > max) return `FHIR server returned more than ${max} resources (CDS_MAX_RESOURCES_PER_KEY)`;
+  for (let i = 0; i < resources.length; i++) {
+    const problems = resourceShapeProblems(resources[i], `resource ${i + 1}`);
+    if (problems.length > 0) return `FHIR server answered malformed FHIR: ${problems[0]}`;
+  }
+  return undefined;
+}
+
 function entriesOf(bundle: Bundle): Resource[] {
   const out: Resource[] = [];
   for (const e of bundle.entry ?? []) {
-    if (!e.resource || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
+    if (!e?.resource || e.resource.resourceType === 'OperationOutcome' || e.search?.mode === 'outcome') continue;
     out.push(e.resource);
   }
   return out;
@@ -223,7 +276,11 @@ function patientReferenceTest(patientId: string): (reference: string) => boolean
 }
 
 function describeFetchError(e: unknown): string {
-  const err = e as { status?: number; reason?: string; message?: string };
+  const err = e as { status?: number; reason?: string; message?: string; detail?: string };
+  if (err.reason === 'limit') return `FHIR server answer exceeds a limit: ${err.detail ?? 'size'}`;
+  if (err.reason === 'protocol' && err.detail) return `FHIR server answer refused: ${err.detail}`;
+  if (err.reason === 'timeout' && err.detail) return err.detail;
+  if (err.reason === 'http' && err.detail) return `FHIR server answered ${err.detail}`;
   if (typeof err.status === 'number') return `FHIR server answered HTTP ${err.status}`;
   if (err.reason === 'timeout') return 'FHIR server did not answer in time';
   if (err.reason === 'network') return 'FHIR server unreachable';
