@@ -2,6 +2,8 @@
  * models/<name>/manifest.json, written by the PyTorch exporter (trainer/leader_trainer/export.py)
  * next to model.onnx and vocab.json; checked by the service at startup and by `leader evaluate`.
  */
+import type { TemperatureCalibration } from './calibration';
+
 export const MODEL_MANIFEST_SCHEMA_VERSION = 1;
 
 export interface ModelMetrics {
@@ -32,6 +34,8 @@ export interface ModelManifest {
   /** Decision threshold on probs (chosen on validation; LEADER's student uses 0.3). */
   threshold: number;
   thresholdSource: string;
+  /** Temperature fitted on validation, applied to every served probability (calibration.ts); absent = none. */
+  calibration?: TemperatureCalibration | null;
   io: { inputs: string[]; outputs: string[]; opset: number; hiddenSize: number; maxVisits: number };
   architecture: Record<string, unknown>;
   parameters: { total: number; inference: number };
@@ -46,6 +50,8 @@ export interface ModelManifest {
     bestEpoch: number;
     seed: number;
     samples: { train: number; val: number; test: number };
+    /** Per-epoch mean train loss and validation PRAUC (the training curves). */
+    history?: { epoch: number; trainLoss: number; valPrauc: number | null }[];
   };
   teacher: { backend: string; model: string; dim: number; featuresFile?: string; alpha: number } | null;
   metrics: {

@@ -11,6 +11,7 @@ import { StudentModel, normaliseSha256 } from '../inference/student-model';
 import { runBaselines, type BaselineContext } from './baselines';
 import type { DatasetDdi, DatasetManifest, DatasetSample, DatasetVocab, SplitName } from './dataset.schema';
 import { readDataset } from './dataset.reader';
+import { lastVisitSamples } from './splits';
 import {
   DdiPairs, DEFAULT_ROUNDS, evaluateScored, thresholdPredictions, type EvaluationReport, type ModelMetrics,
   type RoundedMetrics, type RoundOptions, type ScoredSamples,
@@ -141,7 +142,11 @@ export async function evaluateStudent(model: StudentModel, dataset: EvaluationDa
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   assertSameVocabulary(model, dataset);
   for (const other of opts.compare ?? []) assertSameVocabulary(other, dataset);
-  const bySplit = (name: SplitName) => dataset.samples.filter((s) => s.split === name);
+  // Training uses every train sample; val and test are each patient's last visit (per-visit datasets).
+  const bySplit = (name: SplitName) => {
+    const samples = dataset.samples.filter((s) => s.split === name);
+    return name === 'train' ? samples : lastVisitSamples(samples);
+  };
   const test = bySplit(split);
   if (test.length === 0) throw new RangeError(`dataset ${dataset.dir} has no ${split} samples`);
   const main = await evaluateOne(model, dataset, test, rounds);

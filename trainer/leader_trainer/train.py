@@ -30,7 +30,7 @@ from . import export as exporter
 from .dataset import (Dataset, Sample, bucketed_batches, collate_student, collate_targets, load_dataset,
                       plain_batches, sample_size)
 from .errors import TrainerInputError
-from .metrics import DEFAULT_THRESHOLD, choose_threshold, evaluate, prauc
+from .metrics import DEFAULT_THRESHOLD, apply_temperature, choose_threshold, evaluate, fit_temperature, prauc
 from .model import ModelConfig, StudentModel, TrainingHeads, alignment_loss, count_parameters
 from .teacher import TeacherFeatures, load_teacher_features
 
@@ -66,6 +66,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--hidden-dropout", type=float, default=0.4)
     ap.add_argument("--attention-dropout", type=float, default=0.1)
     ap.add_argument("--no-visit-positions", action="store_true", help="LEADER-faithful: no visit position embedding")
+    ap.add_argument("--dim", type=int, default=64, help="code embedding size (a multiple of the 4 heads)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay (AdamW) when > 0")
+    ap.add_argument("--bias-init", action="store_true", help="output bias = logit of each label's train frequency")
+    ap.add_argument("--wide", action="store_true", help="add a linear path over the bag of codes to the logits")
+    ap.add_argument("--wide-lr", type=float, default=1e-2, help="learning rate of the wide path")
+    ap.add_argument("--no-calibration", action="store_true", help="do not fit a temperature on validation")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-bucketing", action="store_true",
                     help="plain shuffled batches instead of length-bucketed ones (same order as before bucketing)")
@@ -75,6 +81,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap.add_argument("--name", default="leader-student")
     ap.add_argument("--version", default="0.1.0")
     a = ap.parse_args(argv)
+    if a.dim < 4 or a.dim % 4:
+        raise TrainerInputError("--dim must be a positive multiple of 4 (the attention heads)")
     for key in ("epochs", "batch_size", "patience", "threads"):
         if getattr(a, key) < 1:
             raise TrainerInputError(f"--{key.replace('_', '-')} must be at least 1")
@@ -177,7 +185,9 @@ def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     t_start = time.time()
     ds = load_dataset(args.dataset)
-    train, val, test = ds.split("train"), ds.split("val"), ds.split("test")
+    # Training uses every train sample (one per visit with --per-visit datasets); val and test are
+    # evaluated on each patient's last visit, as LEADER and `leader evaluate` do.
+    train, val, test = ds.split("train"), ds.evaluation_split("val"), ds.evaluation_split("test")
     teacher = load_teacher_features(args.teacher_features, [s.id for s in train]) if args.teacher_features else None
     out = os.path.abspath(args.out)
     work = out + WORK_SUFFIX
@@ -186,14 +196,21 @@ def run(args: argparse.Namespace) -> dict:
 
     cfg = ModelConfig(num_tokens=ds.num_tokens, num_labels=len(ds.labels), profile_sizes=ds.profile_sizes,
                       max_visits=ds.max_visits, hidden_dropout=args.hidden_dropout,
-                      attention_dropout=args.attention_dropout, visit_positions=not args.no_visit_positions)
+                      attention_dropout=args.attention_dropout, visit_positions=not args.no_visit_positions,
+                      dim=args.dim, wide=args.wide)
     if ckpt is not None:
         cfg = ModelConfig(**ckpt["config"])
     seed_everything(args.seed)
     model = StudentModel(cfg)
+    if args.bias_init:
+        model.init_output_bias(label_matrix(train, cfg.num_labels).mean(axis=0))
     heads = TrainingHeads(cfg, teacher.dim if teacher else None)
-    params = list(model.parameters()) + list(heads.parameters())
-    optimizer = torch.optim.Adam(params, lr=args.lr)
+    deep = [p for n, p in model.named_parameters() if n != "wide"] + list(heads.parameters())
+    groups = [{"params": deep, "lr": args.lr}]
+    if model.wide is not None:
+        groups.append({"params": [model.wide], "lr": args.wide_lr})
+    optimizer = (torch.optim.AdamW(groups, lr=args.lr, weight_decay=args.weight_decay) if args.weight_decay > 0
+                 else torch.optim.Adam(groups, lr=args.lr))
     teacher_rows = torch.from_numpy(teacher.rows([s.id for s in train])) if teacher else None
 
     start_epoch, best_prauc, best_epoch, stale = 1, -1.0, 0, 0
@@ -278,12 +295,19 @@ def run(args: argparse.Namespace) -> dict:
         raise TrainerInputError("no epoch was trained (--epochs lower than the checkpoint's epoch?)")
 
     model.load_state_dict(best_state)
-    threshold, threshold_source = (choose_threshold(y_val, predict(model, val)) if val
+    # Calibrate first, then choose the threshold on the calibrated validation probabilities.
+    temperature, calibration = 1.0, {"fittedOn": "none (--no-calibration)"}
+    if val and not args.no_calibration:
+        temperature, calibration = fit_temperature(y_val, predict(model, val))
+    calibration = {"method": "temperature", "temperature": temperature, **calibration}
+    threshold, threshold_source = (choose_threshold(y_val, apply_temperature(predict(model, val), temperature)) if val
                                    else (DEFAULT_THRESHOLD, "default 0.3 (LEADER student; no validation samples)"))
+    if val:
+        threshold_source += " on temperature-calibrated probabilities" if temperature != 1.0 else ""
     metrics = None
     if test:
-        metrics = evaluate(label_matrix(test, cfg.num_labels), predict(model, test), threshold,
-                           ds.ddi.get("pairs", []), cfg.num_labels)
+        metrics = evaluate(label_matrix(test, cfg.num_labels), apply_temperature(predict(model, test), temperature),
+                           threshold, ds.ddi.get("pairs", []), cfg.num_labels)
 
     # --- export into the work folder, then swap it in as OUT -------------------------------------
     onnx_path = os.path.join(work, "model.onnx")
@@ -291,15 +315,19 @@ def run(args: argparse.Namespace) -> dict:
     shutil.copyfile(os.path.join(ds.directory, "vocab.json"), os.path.join(work, "vocab.json"))
     shutil.copyfile(os.path.join(ds.directory, "ddi.json"), os.path.join(work, "ddi.json"))
     parity_source = test or val or train
-    exporter.write_json(os.path.join(work, "parity.json"), exporter.build_parity(model, parity_source))
+    exporter.write_json(os.path.join(work, "parity.json"), exporter.build_parity(model, parity_source, temperature))
     with open(onnx_path, "rb") as f:
         onnx_sha = hashlib.sha256(f.read()).hexdigest()
     manifest = build_manifest(args, ds, cfg, model, heads, teacher, threshold, threshold_source, metrics,
                               onnx_sha, epoch, best_epoch, len(train), len(val), len(test))
+    manifest["calibration"] = calibration
+    manifest["training"]["history"] = [{"epoch": r["epoch"], "trainLoss": round(r["train_loss"], 6),
+                                        "valPrauc": None if r["val_prauc"] is None else round(r["val_prauc"], 6)}
+                                       for r in history]
     exporter.write_json(os.path.join(work, "manifest.json"), manifest)
     emit("export", onnx=os.path.join(out, "model.onnx"), opset=exporter.OPSET, sha256=onnx_sha)
     replace_dir(work, out)
-    done = {"out": out, "best_epoch": best_epoch, "epochs_run": epoch, "threshold": threshold,
+    done = {"out": out, "best_epoch": best_epoch, "epochs_run": epoch, "threshold": threshold, "temperature": temperature,
             "val_prauc": best_prauc if val else None, "metrics": metrics, "seconds": round(time.time() - t_start, 3)}
     emit("done", **done)
     say(f"wrote {out}/ (model.onnx, manifest.json, vocab.json, ddi.json, parity.json, {CHECKPOINT})")
@@ -351,7 +379,8 @@ def build_manifest(args, ds: Dataset, cfg: ModelConfig, model: StudentModel, hea
             "setLayers": 1, "visitLayers": 1, "headHidden": cfg.head_hidden, "tokens": cfg.num_tokens,
             "profileFields": ds.vocab["profileFields"], "profileSizes": cfg.profile_sizes,
             "visitPositions": cfg.visit_positions, "hiddenDropout": cfg.hidden_dropout,
-            "attentionDropout": cfg.attention_dropout, "alignmentWeight": args.beta,
+            "attentionDropout": cfg.attention_dropout, "alignmentWeight": args.beta, "wide": cfg.wide,
+            "weightDecay": args.weight_decay, "outputBiasInit": "label prior" if args.bias_init else "default",
             "fixes": ["last visits kept (not first)", "alignment targets use med token ids",
                       "standard InfoNCE denominator", "medication prompt from its own head",
                       "visit position embedding" if cfg.visit_positions else "no visit positions (faithful)",
