@@ -70,4 +70,23 @@ export interface ModelManifest {
     evaluatedAt?: string;
   } | null;
   limits: string[];
+  /** Written by `leader evaluate --folds K --record-cv DIR`: the training recipe cross-validated by patient. */
+  crossValidation?: ManifestCrossValidation;
+}
+
+export interface ManifestCrossValidation {
+  folds: number;
+  patients: number;
+  dataset: string;
+  trainerArgs: string[];
+  /** Over all test patients (each once). */
+  pooled: Record<string, ModelMetrics>;
+  mean: Record<string, ModelMetrics>;
+  std: Record<string, ModelMetrics>;
+  /** Student − best baseline with its 95 % paired bootstrap interval. */
+  difference: Record<'prauc' | 'jaccard', { baseline: string; mean: number; low: number; high: number; verdict: string }>;
+  /** Expected calibration error of the served (calibrated) probabilities on the held-out folds. */
+  ece: number;
+  learningCurve?: { fraction: number; trainPatients: number; pooled: Record<string, { prauc: number; jaccard: number }> }[];
+  evaluatedAt: string;
 }

@@ -1,5 +1,8 @@
 /** The human-readable reports of `leader cv` (and `leader evaluate --folds`), learning curve and `leader tune`. */
-import type { ModelMetrics } from '../inference/model-manifest.types';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write';
+import type { ManifestCrossValidation, ModelManifest, ModelMetrics } from '../inference/model-manifest.types';
 import type { CrossValidationResult } from './cross-validation';
 
 const f4 = (x: number) => x.toFixed(4);
@@ -56,3 +59,28 @@ export function formatLearningCurve(points: readonly LearningCurvePoint[]): stri
   return out.join('\n');
 }
 
+
+/** The manifest's `crossValidation` block (model card, README) from a finished run. */
+export function manifestCrossValidationBlock(r: CrossValidationResult, curve?: readonly LearningCurvePoint[], evaluatedAt = new Date().toISOString()): ManifestCrossValidation {
+  const pick = (m: ModelMetrics) => ({ prauc: m.prauc, jaccard: m.jaccard });
+  return {
+    folds: r.folds, patients: r.dataset.patients, dataset: path.basename(r.dataset.dir), trainerArgs: r.trainerArgs,
+    pooled: r.pooled, mean: r.mean, std: r.std,
+    difference: {
+      prauc: { baseline: r.difference.prauc.baseline, mean: r.difference.prauc.mean, low: r.difference.prauc.low, high: r.difference.prauc.high, verdict: r.difference.prauc.verdict },
+      jaccard: { baseline: r.difference.jaccard.baseline, mean: r.difference.jaccard.mean, low: r.difference.jaccard.low, high: r.difference.jaccard.high, verdict: r.difference.jaccard.verdict },
+    },
+    ece: r.calibration.ece,
+    ...(curve ? { learningCurve: curve.map((p) => ({ fraction: p.fraction, trainPatients: p.trainPatients, pooled: Object.fromEntries(Object.entries(p.pooled).map(([k, m]) => [k, pick(m)])) })) } : {}),
+    evaluatedAt,
+  };
+}
+
+/** Write the block into MODEL/manifest.json (atomically; hashes untouched). */
+export async function recordCrossValidationInManifest(modelDir: string, block: ManifestCrossValidation): Promise<string> {
+  const file = path.join(modelDir, 'manifest.json');
+  const manifest = JSON.parse(await fs.readFile(file, 'utf8')) as ModelManifest;
+  manifest.crossValidation = block;
+  await writeFileAtomic(file, `${JSON.stringify(manifest, null, 1)}\n`);
+  return file;
+}

@@ -158,3 +158,40 @@ class TrainExportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WideStudentTest(unittest.TestCase):
+    """The wide path, output-bias init and temperature calibration: trained, exported, recorded."""
+
+    def test_wide_bias_init_student_trains_exports_and_records_calibration(self):
+        from trainer.leader_trainer.export import INPUT_NAMES
+        from trainer.leader_trainer.metrics import apply_temperature
+        from trainer.leader_trainer.model import ModelConfig, StudentModel, padded_computation
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = make_dataset(tmp)
+            out = os.path.join(tmp, "wide")
+            code, events, err = run_cli(fast_args(ds, out, "--epochs", "3", "--wide", "--bias-init", "--dim", "32",
+                                                  "--weight-decay", "0.01"))
+            self.assertEqual(code, 0, err)
+            with open(os.path.join(out, "manifest.json")) as f:
+                m = json.load(f)
+            self.assertTrue(m["architecture"]["wide"])
+            self.assertEqual(m["architecture"]["embeddingDim"], 32)
+            self.assertEqual(m["calibration"]["method"], "temperature")
+            self.assertGreater(m["calibration"]["temperature"], 0)
+            self.assertEqual([h["epoch"] for h in m["training"]["history"]], [1, 2, 3])
+            onnx.checker.check_model(onnx.load(os.path.join(out, "model.onnx")))
+            # parity.json holds the served (calibrated) probabilities of the packed PyTorch path, which
+            # equal the padded (exported) computation
+            ck = torch.load(os.path.join(out, "checkpoint.pt"), map_location="cpu")
+            model = StudentModel(ModelConfig(**ck["config"]))
+            model.load_state_dict(ck["bestModel"])
+            model.eval()
+            with open(os.path.join(out, "parity.json")) as f:
+                case = json.load(f)["cases"][0]
+            batch = [torch.tensor(case["inputs"][n]["data"], dtype=torch.float32 if n == "visit_mask" else torch.int64)
+                     .reshape(case["inputs"][n]["dims"]) for n in INPUT_NAMES]
+            with torch.no_grad(), padded_computation():
+                probs, _ = model(*batch)
+            served = apply_temperature(probs.numpy(), m["calibration"]["temperature"]).reshape(-1)
+            np.testing.assert_allclose(served, case["outputs"]["probs"]["data"], atol=1e-5)

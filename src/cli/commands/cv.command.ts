@@ -95,10 +95,11 @@ export function printCrossValidation(run: CvRun, json: boolean): void {
   if (run.learningCurve) process.stdout.write(`\n${formatLearningCurve(run.learningCurve)}\n`);
 }
 
-export function addCrossValidationOptions(cmd: Command): Command {
+/** The cross-validation options `leader cv` and `leader evaluate --folds` share (evaluate has its own --seed). */
+export function addCrossValidationOptions(cmd: Command, withSeed = true): Command {
+  if (withSeed) cmd.option('--seed <n>', 'seed of the fold assignment, the trainer and the baselines', positiveInt('--seed', 0), 42);
   return cmd
     .option('--out <dir>', 'work folder: fold-<k>/ (dataset, model, result.json), summary.json (default out/cv-<dataset>)')
-    .option('--seed <n>', 'seed of the fold assignment, the trainer and the baselines', positiveInt('--seed', 0), 42)
     .option('--epochs <n>', 'maximum student epochs per fold (early stopping on the fold\'s validation patients)', positiveInt('--epochs'))
     .option('--learning-curve <pcts>', 'repeat on these shares of each fold\'s train patients, e.g. 25,50,75,100', percentages)
     .option('--quiet', 'no progress output');

@@ -14,9 +14,16 @@ import {
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
 import { DEFAULT_ROUNDS } from '../../training/metrics';
 import { ProgressReporter } from '../progress';
+import { addCrossValidationOptions, positiveInt, printCrossValidation, runCrossValidation, type CvCommandOptions } from './cv.command';
+import { crossValidationPlotData, evaluationPlotData } from '../../training/plot-data';
+import { manifestCrossValidationBlock, recordCrossValidationInManifest } from '../../training/cross-validation.report';
+import { renderPlots } from '../../training/plots';
 
-export interface EvaluateCommandOptions {
-  model: string;
+export interface EvaluateCommandOptions extends Omit<CvCommandOptions, 'folds'> {
+  model?: string;
+  folds?: number;
+  plots?: string;
+  recordCv?: string;
   dataset: string;
   split: SplitName;
   json?: boolean;
@@ -37,7 +44,38 @@ async function loadModel(dir: string): Promise<StudentModel> {
   }
 }
 
-export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<EvaluationResult> {
+/** `--folds K`: cross-validation (cv.command) instead of one model on one split; `--plots` draws its figures. */
+async function runFoldsCommand(opts: EvaluateCommandOptions & { folds: number }, trainerArgs: string[]): Promise<void> {
+  const run = await runCrossValidation({ ...opts, folds: opts.folds }, trainerArgs);
+  printCrossValidation(run, !!opts.json);
+  if (opts.plots) await writePlots(opts, await crossValidationPlotData(run));
+  if (opts.recordCv) {
+    const file = await recordCrossValidationInManifest(opts.recordCv, manifestCrossValidationBlock(run.result, run.learningCurve))
+      .catch((e: Error) => { throw new CliError(`--record-cv ${opts.recordCv}: ${e.message.split('\n')[0]}`); });
+    new ProgressReporter(process.stderr, !!opts.quiet).info(`wrote the crossValidation block to ${file}`);
+  }
+}
+
+async function writePlots(opts: EvaluateCommandOptions, data: Parameters<typeof renderPlots>[0]): Promise<void> {
+  const progress = new ProgressReporter(process.stderr, !!opts.quiet);
+  try {
+    const files = await renderPlots(data, opts.plots!);
+    progress.info(`wrote ${files.length} files to ${opts.plots}: ${files.map((f) => f.split('/').pop()).join(', ')}`);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+export async function runEvaluateCommand(opts: EvaluateCommandOptions, trainerArgs: string[] = []): Promise<EvaluationResult | undefined> {
+  if (opts.folds !== undefined) {
+    if (opts.model) throw new CliError('--folds trains a new student per fold; leave out --model (trainer flags go after `--`)');
+    if (opts.recordMetrics) throw new CliError('--record-metrics records a single-split evaluation; with --folds use --record-cv MODEL_DIR');
+    await runFoldsCommand({ ...opts, folds: opts.folds }, trainerArgs);
+    return undefined;
+  }
+  if (!opts.model) throw new CliError('--model is required (or --folds K to cross-validate)');
+  if (opts.recordCv) throw new CliError('--record-cv needs --folds K');
+  if (trainerArgs.length) throw new CliError(`trainer flags (${trainerArgs.join(' ')}) only apply with --folds`);
   const progress = new ProgressReporter(process.stderr, !!opts.json && !process.stderr.isTTY);
   const model = await loadModel(opts.model);
   const compare: StudentModel[] = [];
@@ -63,6 +101,7 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<
     }
     process.stdout.write(opts.json ? `${JSON.stringify(evaluationJson(result), null, 2)}\n` : `${formatEvaluationTable(result)}\n`);
     if (opts.recordMetrics) progress.info(`wrote the metrics block (student + baselines, split ${opts.split}) to ${await recordMetricsInManifest(opts.model, result)}`);
+    if (opts.plots) await writePlots(opts, evaluationPlotData(result, model.manifest));
     return result;
   } finally {
     await model.release();
@@ -71,10 +110,13 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<
 }
 
 export function register(program: Command): void {
-  program
+  addCrossValidationOptions(program
     .command('evaluate')
-    .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split')
-    .requiredOption('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json)')
+    .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split; --folds K cross-validates')
+    .option('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json); not with --folds')
+    .option('--folds <k>', 'K-fold cross-validation by patient (as `leader cv`): a student per fold, trainer flags after `--`', positiveInt('--folds', 2))
+    .option('--record-cv <modelDir>', "with --folds: write the cross-validation summary into that model's manifest.json (crossValidation block)")
+    .option('--plots <dir>', 'write PR curves, reliability diagram, training curves (and, with --folds --learning-curve, the learning curve) as SVG'), false)
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset` with the same vocabulary')
     .option('--split <name>', 'split to evaluate: train, val or test', (v: string) => {
       if (v !== 'train' && v !== 'val' && v !== 'test') throw new CliError(`--split must be train, val or test (got "${v}")`);
@@ -95,7 +137,8 @@ export function register(program: Command): void {
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')
     .option('--teacher-features <file>', '`leader teacher` features the teacher head reads')
-    .action(async (opts: EvaluateCommandOptions) => {
-      await runEvaluateCommand(opts);
+    .argument('[trainerArgs...]', 'with --folds: student trainer flags after `--`')
+    .action(async (trainerArgs: string[], opts: EvaluateCommandOptions) => {
+      await runEvaluateCommand(opts, trainerArgs);
     });
 }
