@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- NAME ...]`: every benchmark prints its own figures, each next to a baseline
  * measured in the same run (or the paper's reference figure on these machines, leader.md §9).
- * Names: mimic, student, cds, teacher (default: all, in that order).
+ * Names: mimic, student, cds, teacher, cv (default: all, in that order).
  */
 import { runCdsHooksBench } from './cds-hooks.bench';
+import { runCvBench } from './cv.bench';
 import { runMimicToFhirBench } from './mimic-to-fhir.bench';
 import { runStudentBench } from './student.bench';
 import { runTeacherBench } from './teacher.bench';
@@ -13,6 +14,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<void> }> = {
   student: { title: 'student: training step/epoch at MIMIC-IV scale, onnxruntime-node latency', run: () => runStudentBench() },
   cds: { title: 'CDS Hooks order-select: autocannon vs raw inference', run: runCdsHooksBench },
   teacher: { title: 'teacher: tiny GGUF features/s vs student inference, parameter counts', run: () => runTeacherBench() },
+  cv: { title: 'cross-validation: 5-fold leader cv on the MIMIC-IV demo vs one train + evaluate', run: runCvBench },
 };
 
 async function main(): Promise<void> {
