@@ -285,6 +285,26 @@ class StudentModel(nn.Module):
         return torch.sigmoid(logits), hidden
 
 
+class StudentEnsemble(nn.Module):
+    """Seed averaging in one exported graph: the members' logits are averaged before the sigmoid (and their
+    hidden layers averaged), so serving runs one ONNX session with the student's inputs and outputs."""
+
+    def __init__(self, members: List[StudentModel]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    def forward(self, diag, proc, med, visit_mask, profile):
+        outs = [m.encode(diag, proc, med, visit_mask, profile) for m in self.members]
+        logits = torch.stack([o[0] for o in outs]).mean(dim=0)
+        hidden = torch.stack([o[1] for o in outs]).mean(dim=0)
+        return torch.sigmoid(logits), hidden
+
+    @staticmethod
+    def state_from(states: List[dict]) -> dict:
+        return {f"members.{i}.{k}": v for i, st in enumerate(states) for k, v in st.items()}
+
+
 class TrainingHeads(nn.Module):
     """Training-only parameters: profile-alignment projections (Wx, Wy) and the KD projector."""
 

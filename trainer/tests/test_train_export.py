@@ -195,3 +195,33 @@ class WideStudentTest(unittest.TestCase):
                 probs, _ = model(*batch)
             served = apply_temperature(probs.numpy(), m["calibration"]["temperature"]).reshape(-1)
             np.testing.assert_allclose(served, case["outputs"]["probs"]["data"], atol=1e-5)
+
+    def test_seed_ensemble_resumed_mid_member_ends_with_the_same_model(self):
+        args = ("--epochs", "2", "--seeds", "2", "--wide")
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = make_dataset(tmp)
+            full, part = os.path.join(tmp, "full"), os.path.join(tmp, "part")
+            code, _, err = run_cli(fast_args(ds, full, *args))
+            self.assertEqual(code, 0, err)
+            real_emit = train_cli.emit
+
+            def interrupting_emit(event, **fields):
+                real_emit(event, **fields)
+                if event == "epoch" and fields["epoch"] == 3:  # the second member's first epoch
+                    raise KeyboardInterrupt
+
+            train_cli.emit = interrupting_emit
+            try:
+                code1, _, _ = run_cli(fast_args(ds, part, *args))
+            finally:
+                train_cli.emit = real_emit
+            self.assertEqual(code1, 130)
+            code2, _, err2 = run_cli(fast_args(ds, part, *args, "--resume"))
+            self.assertEqual(code2, 0, err2)
+            outputs = []
+            for folder in (full, part):
+                with open(os.path.join(folder, "parity.json")) as f:
+                    outputs.append([c["outputs"]["probs"]["data"] for c in json.load(f)["cases"]])
+                with open(os.path.join(folder, "manifest.json")) as f:
+                    self.assertEqual(len(json.load(f)["training"]["members"]), 2)
+            self.assertEqual(outputs[0], outputs[1])
