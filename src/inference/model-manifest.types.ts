@@ -50,6 +50,8 @@ export interface ModelManifest {
     bestEpoch: number;
     seed: number;
     samples: { train: number; val: number; test: number };
+    /** The trainer flags that shaped this model (`leader evaluate --folds K --model DIR` cross-validates them). */
+    recipe?: string[];
     /** Per-epoch mean train loss and validation PRAUC (the training curves). */
     history?: { epoch: number; trainLoss: number; valPrauc: number | null }[];
   };

@@ -64,7 +64,7 @@ export function formatLearningCurve(points: readonly LearningCurvePoint[]): stri
 export function manifestCrossValidationBlock(r: CrossValidationResult, curve?: readonly LearningCurvePoint[], evaluatedAt = new Date().toISOString()): ManifestCrossValidation {
   const pick = (m: ModelMetrics) => ({ prauc: m.prauc, jaccard: m.jaccard });
   return {
-    folds: r.folds, patients: r.dataset.patients, dataset: path.basename(r.dataset.dir), trainerArgs: r.trainerArgs,
+    folds: r.folds, patients: r.dataset.patients, dataset: r.dataset.description, trainerArgs: r.trainerArgs,
     pooled: r.pooled, mean: r.mean, std: r.std,
     difference: {
       prauc: { baseline: r.difference.prauc.baseline, mean: r.difference.prauc.mean, low: r.difference.prauc.low, high: r.difference.prauc.high, verdict: r.difference.prauc.verdict },

@@ -153,7 +153,8 @@ export interface Interval {
 }
 
 export interface CrossValidationResult {
-  dataset: { dir: string; vocabHash: string; patients: number; perVisit: boolean };
+  /** `description` is the source's (e.g. "MIMIC-IV Clinical Database Demo v2.2 …"), else the dataset folder name. */
+  dataset: { dir: string; description: string; vocabHash: string; patients: number; perVisit: boolean };
   folds: number;
   seed: number;
   trainFraction: number;
@@ -378,7 +379,7 @@ export function summariseFolds(results: readonly FoldResult[], ds: { dir: string
   }
   const studentPooled = pooledScores(results, STUDENT);
   return {
-    dataset: { dir: ds.dir, vocabHash: ds.manifest.vocabHash, patients: results.reduce((n, r) => n + r.patients.test, 0), perVisit: ds.manifest.options.perVisit },
+    dataset: { dir: ds.dir, description: ds.manifest.source?.description ?? path.basename(ds.dir), vocabHash: ds.manifest.vocabHash, patients: results.reduce((n, r) => n + r.patients.test, 0), perVisit: ds.manifest.options.perVisit },
     folds: o.folds, seed: o.seed, trainFraction: o.trainFraction ?? 1, trainerArgs: o.trainerArgs, models,
     perFold, mean, std, pooled,
     validation: meanStd(perFold.map((f) => f.validation)).mean,

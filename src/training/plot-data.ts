@@ -30,7 +30,7 @@ export async function crossValidationPlotData(run: { result: CrossValidationResu
   const r = run.result;
   const folds = await readFoldResults(r.out, r.folds);
   return {
-    title: `${r.folds}-fold CV by patient, ${r.dataset.patients} patients of ${path.basename(r.dataset.dir)}`,
+    title: `${r.folds}-fold CV by patient, ${r.dataset.patients} patients: ${r.dataset.description.replace(/ \(.*$/, '')}`,
     pr: r.models.map((name) => microPrCurve(name, pooledScores(folds, name))),
     reliability: { ...r.calibration, what: 'held-out test folds, served probabilities' },
     learningCurve: run.learningCurve,

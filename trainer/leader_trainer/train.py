@@ -90,6 +90,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return a
 
 
+# Flags that shape the model (not where it is read from or written to): recorded in the manifest as
+# training.recipe, so `leader evaluate --folds K --model DIR` cross-validates exactly this recipe.
+RECIPE_FLAGS = ("epochs", "batch_size", "lr", "patience", "alpha", "beta", "hidden_dropout", "attention_dropout",
+                "no_visit_positions", "dim", "weight_decay", "bias_init", "wide", "wide_lr", "seeds", "no_calibration",
+                "no_bucketing")
+
+
+def recipe_of(args: argparse.Namespace) -> List[str]:
+    defaults = parse_args(["--dataset", "-", "--out", "-"])
+    flags: List[str] = []
+    for key in RECIPE_FLAGS:
+        value = getattr(args, key)
+        if value == getattr(defaults, key):
+            continue
+        flag = "--" + key.replace("_", "-")
+        flags.extend([flag] if isinstance(value, bool) else [flag, str(value)])
+    return flags
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -383,6 +402,7 @@ def build_manifest(args, ds: Dataset, cfg: ModelConfig, model: StudentModel, hea
         "bestEpoch": best_epoch,
         "seed": args.seed,
         "samples": {"train": n_train, "val": n_val, "test": n_test},
+        "recipe": recipe_of(args),
     }
     if src.get("description"):
         training["datasetDescription"] = src["description"]

@@ -50,7 +50,8 @@ export async function runCrossValidation(opts: CvCommandOptions, trainerArgs: st
   let last: CrossValidationResult | undefined;
   for (const pct of shares) {
     const fraction = pct / 100;
-    const dir = shares.length > 1 || pct !== 100 ? path.join(out, `train-${pct}`) : out;
+    // The 100 % point is the plain cross-validation (same folder, reused when it is finished).
+    const dir = pct === 100 ? out : path.join(out, `train-${pct}`);
     let bar: ProgressBar | undefined;
     progress.info(`cross-validating ${opts.folds} folds of ${opts.dataset}${pct !== 100 ? ` on ${pct} % of the train patients` : ''} into ${dir}`);
     try {

@@ -3,7 +3,10 @@
  * dataset split, with LEADER's metrics (10 × 80 % rounds, single/multi-visit groups) next to the
  * most-frequent-k, co-occurrence and logistic-regression baselines on the same split.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
+import type { ModelManifest } from '../../inference/model-manifest.types';
 import { CliError } from '../../common/cli-error';
 import { ModelLoadError, StudentModel } from '../../inference/student-model';
 import type { SplitName } from '../../training/dataset.schema';
@@ -44,6 +47,19 @@ async function loadModel(dir: string): Promise<StudentModel> {
   }
 }
 
+async function recipeOf(modelDir: string): Promise<string[]> {
+  const file = path.join(modelDir, 'manifest.json');
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8')) as ModelManifest;
+  } catch (e) {
+    throw new CliError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not valid JSON'} (--model with --folds reads its training recipe)`);
+  }
+  const recipe = manifest.training?.recipe;
+  if (!Array.isArray(recipe) || recipe.some((x) => typeof x !== 'string')) throw new CliError(`${file}: no training.recipe (trained before recipes were recorded; pass the trainer flags after \`--\` instead of --model)`);
+  return recipe;
+}
+
 /** `--folds K`: cross-validation (cv.command) instead of one model on one split; `--plots` draws its figures. */
 async function runFoldsCommand(opts: EvaluateCommandOptions & { folds: number }, trainerArgs: string[]): Promise<void> {
   const run = await runCrossValidation({ ...opts, folds: opts.folds }, trainerArgs);
@@ -68,7 +84,8 @@ async function writePlots(opts: EvaluateCommandOptions, data: Parameters<typeof 
 
 export async function runEvaluateCommand(opts: EvaluateCommandOptions, trainerArgs: string[] = []): Promise<EvaluationResult | undefined> {
   if (opts.folds !== undefined) {
-    if (opts.model) throw new CliError('--folds trains a new student per fold; leave out --model (trainer flags go after `--`)');
+    // --model with --folds: cross-validate the recipe that built that model (its manifest's training.recipe).
+    if (opts.model) trainerArgs = [...(await recipeOf(opts.model)), ...trainerArgs];
     if (opts.recordMetrics) throw new CliError('--record-metrics records a single-split evaluation; with --folds use --record-cv MODEL_DIR');
     await runFoldsCommand({ ...opts, folds: opts.folds }, trainerArgs);
     return undefined;
@@ -113,7 +130,7 @@ export function register(program: Command): void {
   addCrossValidationOptions(program
     .command('evaluate')
     .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split; --folds K cross-validates')
-    .option('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json); not with --folds')
+    .option('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json); with --folds: cross-validate its training recipe')
     .option('--folds <k>', 'K-fold cross-validation by patient (as `leader cv`): a student per fold, trainer flags after `--`', positiveInt('--folds', 2))
     .option('--record-cv <modelDir>', "with --folds: write the cross-validation summary into that model's manifest.json (crossValidation block)")
     .option('--plots <dir>', 'write PR curves, reliability diagram, training curves (and, with --folds --learning-curve, the learning curve) as SVG'), false)
