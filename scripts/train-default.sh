@@ -32,9 +32,10 @@ trap cleanup EXIT
 
 started=$(date +%s)
 # Name the dataset by how it was built, not by its deleted temporary path.
-DATASET_NAME="mimic-iv-demo-2.2 → mimic-to-fhir → leader dataset --seed 42"
+DATASET_NAME="mimic-iv-demo-2.2 → mimic-to-fhir → leader dataset --per-visit --seed 42"
 leader mimic-to-fhir --source "$SOURCE" --out "$WORK/fhir"
-leader dataset --fhir "$WORK/fhir" --out "$WORK/dataset" --seed 42
+# One training sample per visit (evaluation stays on each patient's last visit): chosen on validation.
+leader dataset --fhir "$WORK/fhir" --out "$WORK/dataset" --seed 42 --per-visit
 leader train --dataset "$WORK/dataset" --out "$STAGE" --epochs "${LEADER_DEFAULT_EPOCHS:-100}" --seed 42 \
   --name leader-student-mimic-iv-demo \
   --scale-note "demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2; not for clinical use" \
@@ -57,7 +58,7 @@ fi
   echo
   echo "Demo-scale: trained on the 100-patient MIMIC-IV Clinical Database Demo v2.2 (ODbL; PhysioNet,"
   echo "https://doi.org/10.13026/dp1f-ex47) through \`npm run train:default\`"
-  echo "(mimic-to-fhir → dataset --seed 42 → train --seed 42 → evaluate). Not for clinical use: 80 training"
+  echo "(mimic-to-fhir → dataset --per-visit --seed 42 → train --seed 42 ${STUDENT_FLAGS[*]} → evaluate). Not for clinical use: 80 training"
   echo "patients; the 10-patient test split gives wide error bars."
   echo
   echo "Test split, onnxruntime-node (the served path), mean ± std over 10 rounds of 80 % subsamples:"

@@ -14,6 +14,7 @@ import { sharedDataDir } from '../../src/common/package-root';
 import { StudentModel } from '../../src/inference/student-model';
 import { readDataset } from '../../src/training/dataset.reader';
 import { scoreWithStudent } from '../../src/training/evaluate';
+import { lastVisitSamples } from '../../src/training/splits';
 import { CdsTestApp, startCdsApp } from '../support/cds-test-app';
 import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
 
@@ -47,7 +48,8 @@ describe('calibrated probabilities: serving = leader evaluate (e2e)', () => {
     await fs.writeFile(manifestFile, JSON.stringify(manifest));
     process.env.LEADER_TEST_MODEL_DIR = modelDir;
     ok(await runLeader(['mimic-to-fhir', '--source', path.join(sharedDataDir(), 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
-    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--quiet'], env), 'dataset');
+    // Built as scripts/train-default.sh builds models/default's dataset (one sample per visit).
+    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--per-visit', '--quiet'], env), 'dataset');
     t = await startCdsApp({ CDS_AUTH_DISABLED: 'true', LEADER_DATA_DIR: tmp });
   }, 300_000);
 
@@ -66,7 +68,8 @@ describe('calibrated probabilities: serving = leader evaluate (e2e)', () => {
     expect(shown.size).toBeGreaterThan(0);
 
     const dataset = await readDataset(path.join(tmp, 'dataset'));
-    const sample = dataset.samples.find((s) => s.patientId === hookRequest.context.patientId);
+    // demo-request asks at the patient's last visit: the sample evaluate scores for that patient.
+    const sample = lastVisitSamples(dataset.samples).find((s) => s.patientId === hookRequest.context.patientId);
     expect(sample).toBeDefined();
     const calibrated = await StudentModel.load(modelDir);
     const raw = await StudentModel.load(path.join(repoRoot, 'models', 'default'));

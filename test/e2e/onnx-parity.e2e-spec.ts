@@ -75,7 +75,8 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
     sut = await StudentModel.load(defaultModel);
     parity = JSON.parse(await fs.readFile(path.join(defaultModel, 'parity.json'), 'utf8'));
     ok(await runLeader(['mimic-to-fhir', '--source', path.join(SHARED_DATA, 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
-    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--quiet'], env), 'dataset');
+    // Built as scripts/train-default.sh builds models/default's dataset.
+    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--per-visit', '--quiet'], env), 'dataset');
     dataset = await readDataset(path.join(tmp, 'dataset'));
   }, 300_000);
 
