@@ -140,16 +140,18 @@ export interface EvaluateOptions {
   seed?: number;
 }
 
+/** A split as it is used: every train sample; val and test are each patient's last visit (per-visit datasets). */
+export function evaluationSamples(dataset: Pick<EvaluationDataset, 'samples'>, split: SplitName): DatasetSample[] {
+  const samples = dataset.samples.filter((s) => s.split === split);
+  return split === 'train' ? samples : lastVisitSamples(samples);
+}
+
 export async function evaluateStudent(model: StudentModel, dataset: EvaluationDataset, opts: EvaluateOptions = {}): Promise<EvaluationResult> {
   const split = opts.split ?? 'test';
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   assertSameVocabulary(model, dataset);
   for (const other of opts.compare ?? []) assertSameVocabulary(other, dataset);
-  // Training uses every train sample; val and test are each patient's last visit (per-visit datasets).
-  const bySplit = (name: SplitName) => {
-    const samples = dataset.samples.filter((s) => s.split === name);
-    return name === 'train' ? samples : lastVisitSamples(samples);
-  };
+  const bySplit = (name: SplitName) => evaluationSamples(dataset, name);
   const test = bySplit(split);
   if (test.length === 0) throw new RangeError(`dataset ${dataset.dir} has no ${split} samples`);
   const { scored: studentScores, ...main } = await evaluateOne(model, dataset, test, rounds);

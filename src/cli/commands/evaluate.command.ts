@@ -11,7 +11,7 @@ import { CliError } from '../../common/cli-error';
 import { ModelLoadError, StudentModel } from '../../inference/student-model';
 import type { SplitName } from '../../training/dataset.schema';
 import {
-  evaluateStudent, evaluationJson, formatEvaluationTable, loadEvaluationDataset, recordMetricsInManifest, VocabularyMismatchError,
+  evaluateStudent, evaluationJson, evaluationSamples, formatEvaluationTable, loadEvaluationDataset, recordMetricsInManifest, VocabularyMismatchError,
   type EvaluateOptions, type EvaluationResult,
 } from '../../training/evaluate';
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
@@ -99,11 +99,11 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions, trainerAr
   try {
     for (const dir of opts.compare ?? []) compare.push(await loadModel(dir));
     const dataset = await loadEvaluationDataset(opts.dataset);
-    progress.info(`evaluating ${model.manifest.name} on split ${opts.split} of ${opts.dataset} (${dataset.samples.filter((s) => s.split === opts.split).length} samples)`);
+    progress.info(`evaluating ${model.manifest.name} on split ${opts.split} of ${opts.dataset} (${evaluationSamples(dataset, opts.split).length} samples)`);
     if (!!opts.teacher !== !!opts.teacherFeatures) throw new CliError('--teacher and --teacher-features go together (teacher head folder + `leader teacher` features)');
     let teacher: EvaluateOptions['teacher'];
     if (opts.teacher && opts.teacherFeatures) {
-      const t = await predictTeacherHead(opts.teacher, opts.teacherFeatures, dataset.samples.filter((s) => s.split === opts.split).map((s) => s.id));
+      const t = await predictTeacherHead(opts.teacher, opts.teacherFeatures, evaluationSamples(dataset, opts.split).map((s) => s.id));
       if (t.manifest.vocabHash !== dataset.manifest.vocabHash) throw new CliError(`teacher head ${opts.teacher} was trained on vocab ${t.manifest.vocabHash.slice(0, 16)}, dataset ${opts.dataset} has ${dataset.manifest.vocabHash.slice(0, 16)}`);
       teacher = { name: `${t.manifest.teacher.backend}:${t.manifest.teacher.model.split('/').pop()}`, probs: t.probs, threshold: t.threshold };
     }
