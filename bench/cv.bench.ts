@@ -37,7 +37,8 @@ export async function runCvBench(): Promise<void> {
     const fhir = path.join(tmp, 'fhir');
     const ds = path.join(tmp, 'dataset');
     await timed(['mimic-to-fhir', '--source', path.join(sharedDataDir(), 'mimic-iv-demo-2.2'), '--out', fhir, '--quiet']);
-    await timed(['dataset', '--fhir', fhir, '--out', ds, '--seed', '42', '--quiet']);
+    // One sample per visit, as scripts/train-default.sh builds models/default's dataset.
+    await timed(['dataset', '--fhir', fhir, '--out', ds, '--seed', '42', '--per-visit', '--quiet']);
     const single = await timed(['train', '--dataset', ds, '--out', path.join(tmp, 'model'), '--seed', '42', '--quiet', '--', ...recipe]);
     const evaluate = await timed(['evaluate', '--model', path.join(tmp, 'model'), '--dataset', ds, '--json']);
     const cv = await timed(['evaluate', '--folds', '5', '--model', shipped, '--dataset', ds, '--out', path.join(tmp, 'cv'), '--quiet', '--json']);
