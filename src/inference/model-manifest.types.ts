@@ -2,6 +2,8 @@
  * models/<name>/manifest.json, written by the PyTorch exporter (trainer/leader_trainer/export.py)
  * next to model.onnx and vocab.json; checked by the service at startup and by `leader evaluate`.
  */
+import type { TemperatureCalibration } from './calibration';
+
 export const MODEL_MANIFEST_SCHEMA_VERSION = 1;
 
 export interface ModelMetrics {
@@ -34,6 +36,8 @@ export interface ModelManifest {
   /** Decision threshold on probs (chosen on validation; LEADER's student uses 0.3). */
   threshold: number;
   thresholdSource: string;
+  /** Temperature fitted on validation, applied to every served probability (calibration.ts); absent = none. */
+  calibration?: TemperatureCalibration | null;
   io: { inputs: string[]; outputs: string[]; opset: number; hiddenSize: number; maxVisits: number };
   architecture: Record<string, unknown>;
   parameters: { total: number; inference: number };
@@ -48,6 +52,10 @@ export interface ModelManifest {
     bestEpoch: number;
     seed: number;
     samples: { train: number; val: number; test: number };
+    /** The trainer flags that shaped this model (`leader evaluate --folds K --model DIR` cross-validates them). */
+    recipe?: string[];
+    /** Per-epoch mean train loss and validation PRAUC (the training curves). */
+    history?: { epoch: number; trainLoss: number; valPrauc: number | null }[];
   };
   teacher: { backend: string; model: string; dim: number; featuresFile?: string; alpha: number } | null;
   metrics: {
@@ -66,4 +74,23 @@ export interface ModelManifest {
     evaluatedAt?: string;
   } | null;
   limits: string[];
+  /** Written by `leader evaluate --folds K --record-cv DIR`: the training recipe cross-validated by patient. */
+  crossValidation?: ManifestCrossValidation;
+}
+
+export interface ManifestCrossValidation {
+  folds: number;
+  patients: number;
+  dataset: string;
+  trainerArgs: string[];
+  /** Over all test patients (each once). */
+  pooled: Record<string, ModelMetrics>;
+  mean: Record<string, ModelMetrics>;
+  std: Record<string, ModelMetrics>;
+  /** Student − best baseline with its 95 % paired bootstrap interval. */
+  difference: Record<'prauc' | 'jaccard', { baseline: string; mean: number; low: number; high: number; verdict: string }>;
+  /** Expected calibration error of the served (calibrated) probabilities on the held-out folds. */
+  ece: number;
+  learningCurve?: { fraction: number; trainPatients: number; pooled: Record<string, { prauc: number; jaccard: number }> }[];
+  evaluatedAt: string;
 }

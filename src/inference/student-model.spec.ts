@@ -28,12 +28,13 @@ describe(StudentModel.name, () => {
   let sut: StudentModel;
 
   beforeAll(async () => {
-    // A real (tiny) student: synthetic dataset → PyTorch trainer, one epoch → ONNX export.
+    // A real (tiny) student: synthetic dataset → PyTorch trainer, one epoch → ONNX export; two seeds
+    // averaged in one graph with the wide path, so the parity below covers the ensemble export too.
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'student-model-'));
     modelDir = path.join(tmp, 'model');
     const opts = { cwd: repo, stdio: 'pipe' as const };
     execFileSync(python, ['-m', 'trainer.leader_trainer.synthetic', '--out', path.join(tmp, 'ds'), '--patients', '40'], opts);
-    execFileSync(python, ['-m', 'trainer.leader_trainer.train', '--dataset', path.join(tmp, 'ds'), '--out', modelDir, '--epochs', '1', '--threads', '1'], opts);
+    execFileSync(python, ['-m', 'trainer.leader_trainer.train', '--dataset', path.join(tmp, 'ds'), '--out', modelDir, '--epochs', '1', '--threads', '1', '--seeds', '2', '--wide', '--bias-init'], opts);
     await fs.rm(path.join(modelDir, 'checkpoint.pt'), { force: true });
     sut = await StudentModel.load(modelDir);
   });

@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import type { VocabularyJson } from '../leader/tensors/vocabulary';
 import { STUDENT_INPUT_NAMES, STUDENT_OUTPUT_NAMES, type StudentBatch } from '../leader/tensors/student-input.types';
 import { MODEL_MANIFEST_SCHEMA_VERSION, type ModelManifest } from './model-manifest.types';
+import { applyTemperature, temperatureOf } from './calibration';
 
 /** vocab.json of a model: the same shape as training/dataset.schema.ts DatasetVocab (inference may not import training). */
 export type ModelVocab = VocabularyJson;
@@ -35,7 +36,7 @@ export interface StudentModelOptions {
 }
 
 export interface StudentPrediction {
-  /** [batchSize, labels] sigmoid probabilities, row-major. */
+  /** [batchSize, labels] calibrated probabilities (sigmoid, then the manifest's temperature), row-major. */
   probs: Float32Array;
   /** [batchSize, hiddenSize] pre-ReLU head layer. */
   hidden: Float32Array;
@@ -82,6 +83,11 @@ function checkManifest(m: ModelManifest, file: string): void {
   if (!Array.isArray(m.labels) || m.labels.length === 0) throw new ModelLoadError(`${file}: 'labels' missing or empty`);
   if (typeof m.threshold !== 'number' || !(m.threshold > 0 && m.threshold < 1)) {
     throw new ModelLoadError(`${file}: 'threshold' must be a number in (0, 1)`);
+  }
+  try {
+    temperatureOf(m.calibration);
+  } catch (e) {
+    throw new ModelLoadError(`${file}: ${(e as Error).message}`);
   }
 }
 
@@ -158,7 +164,12 @@ export class StudentModel {
     return this.manifest.labels.length;
   }
 
-  /** Decision threshold on probs (from the manifest, chosen on validation by the trainer). */
+  /** Temperature applied to every probability (1 = uncalibrated); the threshold was chosen after it. */
+  get temperature(): number {
+    return temperatureOf(this.manifest.calibration);
+  }
+
+  /** Decision threshold on the calibrated probs (from the manifest, chosen on validation by the trainer). */
   get threshold(): number {
     return this.manifest.threshold;
   }
@@ -178,7 +189,7 @@ export class StudentModel {
     if (!probs || probs.dims.length !== 2 || probs.dims[0] !== batch.batchSize || probs.dims[1] !== labels) {
       throw new Error(`model ${this.manifest.name}: probs has shape [${probs?.dims.join(', ')}], expected [${batch.batchSize}, ${labels}]`);
     }
-    return { probs: probs.data as Float32Array, hidden: hidden.data as Float32Array, batchSize: batch.batchSize, labels };
+    return { probs: applyTemperature(probs.data as Float32Array, this.temperature), hidden: hidden.data as Float32Array, batchSize: batch.batchSize, labels };
   }
 
   async release(): Promise<void> {

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { CliError } from '../common/cli-error';
 import { Vocabulary, VocabularyError } from '../leader/tensors/vocabulary';
 import { DATASET_SCHEMA_VERSION, type DatasetDdi, type DatasetManifest, type DatasetSample, type SplitName } from './dataset.schema';
-import { SPLIT_NAMES, comparePatientIds } from './splits';
+import { SPLIT_NAMES, comparePatientIds, visitIndexOfId } from './splits';
 import { countsOf } from './dataset.builder';
 
 /** A dataset folder read back and checked field by field (dataset.schema.ts). */
@@ -212,10 +212,5 @@ function checkSample(value: unknown, where: string, manifest: DatasetManifest, v
 export function compareSampleIds(a: Pick<DatasetSample, 'id' | 'patientId'>, b: Pick<DatasetSample, 'id' | 'patientId'>): number {
   const byPatient = comparePatientIds(a.patientId, b.patientId);
   if (byPatient !== 0) return byPatient;
-  return visitIndexOf(a.id) - visitIndexOf(b.id);
-}
-
-function visitIndexOf(id: string): number {
-  const hash = id.lastIndexOf('#');
-  return hash < 0 ? 0 : Number(id.slice(hash + 1));
+  return visitIndexOfId(a.id) - visitIndexOfId(b.id);
 }

@@ -11,6 +11,7 @@ import { StudentModel, normaliseSha256 } from '../inference/student-model';
 import { runBaselines, type BaselineContext } from './baselines';
 import type { DatasetDdi, DatasetManifest, DatasetSample, DatasetVocab, SplitName } from './dataset.schema';
 import { readDataset } from './dataset.reader';
+import { lastVisitSamples } from './splits';
 import {
   DdiPairs, DEFAULT_ROUNDS, evaluateScored, thresholdPredictions, type EvaluationReport, type ModelMetrics,
   type RoundedMetrics, type RoundOptions, type ScoredSamples,
@@ -88,6 +89,8 @@ export interface EvaluationResult extends ModelEvaluation {
   compare: ModelEvaluation[];
   /** LEADER's teacher (teacher head on cached LLM features), when `--teacher` was given. */
   teacher?: TeacherEvaluation;
+  /** The scored split per model (student first, then the baselines), for plots. */
+  scores: Record<string, ScoredSamples>;
 }
 
 export interface TeacherEvaluation extends MetricsSummary {
@@ -104,7 +107,7 @@ function summarise(report: EvaluationReport): MetricsSummary & { groups: { singl
   return { ...summary(report.overall), groups: { single: summary(report.groups.single), multi: summary(report.groups.multi) } };
 }
 
-async function evaluateOne(model: StudentModel, dataset: EvaluationDataset, test: DatasetSample[], rounds: RoundOptions): Promise<ModelEvaluation> {
+async function evaluateOne(model: StudentModel, dataset: EvaluationDataset, test: DatasetSample[], rounds: RoundOptions): Promise<ModelEvaluation & { scored: ScoredSamples }> {
   assertSameVocabulary(model, dataset);
   const probs = await scoreWithStudent(model, test);
   const M = model.labelCount;
@@ -122,6 +125,7 @@ async function evaluateOne(model: StudentModel, dataset: EvaluationDataset, test
       vocabHash: model.manifest.vocabHash, scale: model.manifest.training?.scale,
     },
     ...summarise(report),
+    scored,
   };
 }
 
@@ -136,17 +140,28 @@ export interface EvaluateOptions {
   seed?: number;
 }
 
+/** A split as it is used: every train sample; val and test are each patient's last visit (per-visit datasets). */
+export function evaluationSamples(dataset: Pick<EvaluationDataset, 'samples'>, split: SplitName): DatasetSample[] {
+  const samples = dataset.samples.filter((s) => s.split === split);
+  return split === 'train' ? samples : lastVisitSamples(samples);
+}
+
 export async function evaluateStudent(model: StudentModel, dataset: EvaluationDataset, opts: EvaluateOptions = {}): Promise<EvaluationResult> {
   const split = opts.split ?? 'test';
   const rounds = opts.rounds ?? DEFAULT_ROUNDS;
   assertSameVocabulary(model, dataset);
   for (const other of opts.compare ?? []) assertSameVocabulary(other, dataset);
-  const bySplit = (name: SplitName) => dataset.samples.filter((s) => s.split === name);
+  const bySplit = (name: SplitName) => evaluationSamples(dataset, name);
   const test = bySplit(split);
   if (test.length === 0) throw new RangeError(`dataset ${dataset.dir} has no ${split} samples`);
-  const main = await evaluateOne(model, dataset, test, rounds);
+  const { scored: studentScores, ...main } = await evaluateOne(model, dataset, test, rounds);
+  const scores: Record<string, ScoredSamples> = { student: studentScores };
   const compare: ModelEvaluation[] = [];
-  for (const other of opts.compare ?? []) compare.push(await evaluateOne(other, dataset, test, rounds));
+  for (const other of opts.compare ?? []) {
+    const { scored, ...evaluation } = await evaluateOne(other, dataset, test, rounds);
+    void scored;
+    compare.push(evaluation);
+  }
 
   const M = dataset.vocab.labels.length;
   const ctx: BaselineContext = {
@@ -161,9 +176,9 @@ export async function evaluateStudent(model: StudentModel, dataset: EvaluationDa
   const details: Record<string, BaselineEvaluation> = {};
   // Baselines always learn from train and pick thresholds on val, whatever split is evaluated.
   for (const b of runBaselines(bySplit('train'), bySplit('val'), test, ctx)) {
-    const report = evaluateScored({
-      labelCount: M, probs: b.probs, targets: test.map((s) => s.labels), predicted: b.predicted, visitCount: test.map((s) => s.visitCount),
-    }, ddi, rounds);
+    const scored: ScoredSamples = { labelCount: M, probs: b.probs, targets: test.map((s) => s.labels), predicted: b.predicted, visitCount: test.map((s) => s.visitCount) };
+    scores[b.name] = scored;
+    const report = evaluateScored(scored, ddi, rounds);
     const s = summarise(report);
     baselines[b.name] = s.metrics;
     baselinesStd[b.name] = s.metrics_std;
@@ -178,6 +193,7 @@ export async function evaluateStudent(model: StudentModel, dataset: EvaluationDa
     baselines_std: baselinesStd,
     baseline_details: details,
     compare,
+    scores,
     ...(opts.teacher ? {
       teacher: {
         name: opts.teacher.name, threshold: opts.teacher.threshold,

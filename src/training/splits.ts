@@ -54,3 +54,25 @@ export function splitPatients(patientIds: readonly string[], options: SplitOptio
   for (const name of SPLIT_NAMES) bySplit[name].sort(comparePatientIds);
   return bySplit;
 }
+
+/**
+ * Each patient's last-visit sample, in input order: how a val or test split is evaluated (LEADER
+ * predicts the last visit; `--per-visit` datasets hold one sample per visit, for training). Samples
+ * without a `#<visit>` suffix are one per patient already. Same rule as the trainer's
+ * dataset.last_visit_samples.
+ */
+export function lastVisitSamples<T extends { id: string; patientId: string }>(samples: readonly T[]): T[] {
+  const last = new Map<string, T>();
+  for (const s of samples) {
+    const prev = last.get(s.patientId);
+    if (!prev || visitIndexOfId(prev.id) < visitIndexOfId(s.id)) last.set(s.patientId, s);
+  }
+  const keep = new Set(last.values());
+  return samples.filter((s) => keep.has(s));
+}
+
+/** The visit index of a sample id `<patientId>#<visit>` (0 for a one-sample-per-patient id). */
+export function visitIndexOfId(id: string): number {
+  const m = /#(\d+)$/.exec(id);
+  return m ? Number(m[1]) : 0;
+}

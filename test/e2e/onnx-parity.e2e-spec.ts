@@ -75,7 +75,8 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
     sut = await StudentModel.load(defaultModel);
     parity = JSON.parse(await fs.readFile(path.join(defaultModel, 'parity.json'), 'utf8'));
     ok(await runLeader(['mimic-to-fhir', '--source', path.join(SHARED_DATA, 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
-    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--quiet'], env), 'dataset');
+    // Built as scripts/train-default.sh builds models/default's dataset.
+    ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--per-visit', '--quiet'], env), 'dataset');
     dataset = await readDataset(path.join(tmp, 'dataset'));
   }, 300_000);
 
@@ -126,6 +127,7 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
       const torchOut = JSON.parse(execFileSync(python, ['-c', [
         'import json, sys, numpy as np, torch',
         'from trainer.leader_trainer.model import ModelConfig, StudentModel',
+        'from trainer.leader_trainer.metrics import apply_temperature',
         'torch.set_num_threads(2)',
         'ck = torch.load(sys.argv[1], map_location="cpu")',
         'm = StudentModel(ModelConfig(**ck["config"])); m.load_state_dict(ck["bestModel"]); m.eval()',
@@ -133,9 +135,9 @@ describe('ONNX parity: onnxruntime-node vs PyTorch (e2e)', () => {
         'for b in json.load(open(sys.argv[2])):',
         '    t = [torch.from_numpy(np.array(b[n]["data"], dtype=np.float32 if n == "visit_mask" else np.int64).reshape(b[n]["dims"])) for n in ("diag", "proc", "med", "visit_mask", "profile")]',
         '    with torch.no_grad(): p, h = m(*t)',
-        '    out.append({"probs": p.reshape(-1).tolist(), "hidden": h.reshape(-1).tolist()})',
+        '    out.append({"probs": apply_temperature(p.numpy(), float(sys.argv[3])).reshape(-1).tolist(), "hidden": h.reshape(-1).tolist()})',
         'print(json.dumps(out))',
-      ].join('\n'), path.join(modelDir, 'checkpoint.pt'), inputsFile], { cwd: repoRoot, maxBuffer: 64 << 20 }).toString()) as { probs: number[]; hidden: number[] }[];
+      ].join('\n'), path.join(modelDir, 'checkpoint.pt'), inputsFile, String(model.temperature)], { cwd: repoRoot, maxBuffer: 64 << 20 }).toString()) as { probs: number[]; hidden: number[] }[];
       for (let i = 0; i < batches.length; i++) {
         const out = await model.predict(batches[i]);
         expect(maxAbsDiff(out.probs, torchOut[i].probs)).toBeLessThanOrEqual(TOLERANCE);

@@ -63,6 +63,26 @@ class Dataset:
     def split(self, name: str) -> List[Sample]:
         return [s for s in self.samples if s.split == name]
 
+    def evaluation_split(self, name: str) -> List[Sample]:
+        """A val/test split as it is evaluated: each patient's last visit only (per-visit datasets hold one
+        sample per visit; LEADER evaluates the last). The same rule as src/training/splits.ts lastVisitSamples."""
+        return last_visit_samples(self.split(name))
+
+
+def _patient_and_visit(sample_id: str):
+    head, sep, tail = sample_id.rpartition("#")
+    return (head, int(tail)) if sep and tail.isdigit() else (sample_id, 0)
+
+
+def last_visit_samples(samples: Sequence[Sample]) -> List[Sample]:
+    last: Dict[str, Sample] = {}
+    for s in samples:
+        pid, visit = _patient_and_visit(s.id)
+        if pid not in last or _patient_and_visit(last[pid].id)[1] < visit:
+            last[pid] = s
+    keep = {id(s) for s in last.values()}
+    return [s for s in samples if id(s) in keep]
+
 
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()

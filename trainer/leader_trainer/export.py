@@ -9,6 +9,7 @@ import onnx
 import torch
 
 from .dataset import Sample, collate_student
+from .metrics import apply_temperature
 from .model import StudentModel
 
 OPSET = 17
@@ -97,7 +98,8 @@ def parity_cases(samples: Sequence[Sample]) -> List[Tuple[str, List[Sample]]]:
     return cases
 
 
-def build_parity(model: StudentModel, samples: Sequence[Sample]) -> dict:
+def build_parity(model: StudentModel, samples: Sequence[Sample], temperature: float = 1.0) -> dict:
+    """`probs` are the served probabilities: the graph's sigmoid outputs after the manifest's temperature."""
     model.eval()
     out = []
     for name, batch_samples in parity_cases(samples):
@@ -108,7 +110,7 @@ def build_parity(model: StudentModel, samples: Sequence[Sample]) -> dict:
             "name": name,
             "sampleIds": [s.id for s in batch_samples],
             "inputs": {n: _encode(batch[n]) for n in INPUT_NAMES},
-            "outputs": {"probs": _encode(probs.numpy()), "hidden": _encode(hidden.numpy())},
+            "outputs": {"probs": _encode(apply_temperature(probs.numpy(), temperature)), "hidden": _encode(hidden.numpy())},
         })
     return {"tolerance": PARITY_TOLERANCE, "inputs": INPUT_NAMES, "outputs": OUTPUT_NAMES, "cases": out}
 

@@ -93,3 +93,55 @@ def choose_threshold(y_true: np.ndarray, probs: np.ndarray) -> Tuple[float, str]
         if best is None or key > best[0]:
             best = (key, t)
     return best[1], f"validation: max mean sample-wise F1 over 0.05..0.95 step 0.05 (F1 {best[0][0]:.4f})"
+
+
+ECE_BINS = 10
+TEMPERATURE_GRID = tuple(float(x) for x in np.exp(np.linspace(np.log(0.25), np.log(4.0), 81)))
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """p' = sigmoid(logit(p) / T), in float64 from the float32 probabilities the ONNX graph outputs, as
+    src/inference/calibration.ts applyTemperature does in serving and evaluation."""
+    p = np.asarray(probs, dtype=np.float64)
+    if temperature == 1.0:
+        return p.astype(np.float32)
+    with np.errstate(divide="ignore"):
+        logit = np.log(p) - np.log1p(-p)
+    return (1.0 / (1.0 + np.exp(-logit / temperature))).astype(np.float32)
+
+
+def expected_calibration_error(y_true: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE over every (sample, label) pair: |mean p - positive rate| per equal-width bin, weighted by the
+    bin's share of pairs (bins (a, b], the first one [0, b])."""
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    if p.size == 0:
+        return 0.0
+    idx = np.clip(np.ceil(p * bins).astype(np.int64) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() / p.size * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def binary_cross_entropy(y_true: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(np.asarray(probs, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(y_true, dtype=np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())
+
+
+def fit_temperature(y_true: np.ndarray, probs: np.ndarray) -> Tuple[float, dict]:
+    """Temperature scaling (Guo et al. 2017) on validation: the T of a log-spaced grid 0.25..4 with the
+    lowest BCE, kept only when it also lowers the validation ECE; otherwise T = 1 (no calibration)."""
+    if len(y_true) == 0:
+        return 1.0, {"fittedOn": "none (no validation samples)"}
+    best_t = round(min(TEMPERATURE_GRID, key=lambda t: (binary_cross_entropy(y_true, apply_temperature(probs, t)),
+                                                       abs(np.log(t)))), 4)
+    before = expected_calibration_error(y_true, probs)
+    after = expected_calibration_error(y_true, apply_temperature(probs, best_t))
+    kept = after < before
+    return (best_t if kept else 1.0), {"fittedOn": "validation", "valEceBefore": round(before, 6),
+                                       "valEceAfter": round(after if kept else before, 6),
+                                       "candidate": best_t, "kept": bool(kept)}

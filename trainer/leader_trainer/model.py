@@ -34,6 +34,10 @@ class ModelConfig:
     hidden_dropout: float = 0.4
     attention_dropout: float = 0.1
     visit_positions: bool = True
+    # Wide path (Wide & Deep, Cheng et al. 2016): a linear layer over the bag of the target visit's
+    # diagnoses/procedures and all history medications, added to the logits. It gives the student what
+    # the logistic-regression baseline sees, so small data sets do not have to be learnt through attention.
+    wide: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -221,6 +225,28 @@ class StudentModel(nn.Module):
         self.visit_pos = nn.Embedding(cfg.max_visits, cfg.dim) if cfg.visit_positions else None
         self.fc1 = nn.Linear(3 * cfg.dim, cfg.head_hidden)
         self.fc2 = nn.Linear(cfg.head_hidden, cfg.num_labels)
+        if cfg.wide:
+            self.wide = nn.Parameter(torch.zeros(cfg.num_tokens, cfg.num_labels))
+            keep = torch.ones(cfg.num_tokens)
+            keep[0] = 0.0  # the pad id is no feature
+            self.register_buffer("wide_keep", keep)
+        else:
+            self.wide = None
+
+    def init_output_bias(self, label_frequency) -> None:
+        """Start from the label prior (logit of each label's train frequency) instead of p = 0.5, so the
+        first epochs learn the patient-specific signal rather than the base rates."""
+        p = torch.as_tensor(label_frequency, dtype=torch.float32).clamp(1e-4, 1 - 1e-4)
+        with torch.no_grad():
+            self.fc2.bias.copy_(torch.log(p / (1 - p)))
+
+    def wide_logits(self, diag, proc, med, visit_mask) -> torch.Tensor:
+        """Multi-hot [B, T] of the target visit's diagnosis/procedure ids and every history medication id
+        (a set: repeats count once, as in the logistic-regression baseline) times W [T, M]."""
+        last = ((self.visit_positions(visit_mask) == 0).to(torch.float32) * visit_mask).to(diag.dtype).unsqueeze(-1)
+        ids = torch.cat([(diag * last).flatten(1), (proc * last).flatten(1), med.flatten(1)], dim=1)
+        hot = torch.zeros(ids.shape[0], self.cfg.num_tokens).scatter(1, ids, 1.0) * self.wide_keep
+        return hot @ self.wide
 
     def visit_positions(self, visit_mask: torch.Tensor) -> torch.Tensor:
         """Index of each visit counted from the patient's last real visit (0 = target visit), computed
@@ -250,11 +276,33 @@ class StudentModel(nn.Module):
             h = torch.cat(z, dim=-1)
         hidden = self.fc1(F.relu(h))
         logits = self.fc2(F.relu(hidden))
+        if self.wide is not None:
+            logits = logits + self.wide_logits(diag, proc, med, visit_mask)
         return logits, hidden, q
 
     def forward(self, diag, proc, med, visit_mask, profile):
         logits, hidden, _ = self.encode(diag, proc, med, visit_mask, profile)
         return torch.sigmoid(logits), hidden
+
+
+class StudentEnsemble(nn.Module):
+    """Seed averaging in one exported graph: the members' logits are averaged before the sigmoid (and their
+    hidden layers averaged), so serving runs one ONNX session with the student's inputs and outputs."""
+
+    def __init__(self, members: List[StudentModel]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.cfg = members[0].cfg
+
+    def forward(self, diag, proc, med, visit_mask, profile):
+        outs = [m.encode(diag, proc, med, visit_mask, profile) for m in self.members]
+        logits = torch.stack([o[0] for o in outs]).mean(dim=0)
+        hidden = torch.stack([o[1] for o in outs]).mean(dim=0)
+        return torch.sigmoid(logits), hidden
+
+    @staticmethod
+    def state_from(states: List[dict]) -> dict:
+        return {f"members.{i}.{k}": v for i, st in enumerate(states) for k, v in st.items()}
 
 
 class TrainingHeads(nn.Module):

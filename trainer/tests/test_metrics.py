@@ -39,3 +39,27 @@ class MetricsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CalibrationTest(unittest.TestCase):
+    def test_temperature_formula_and_identity(self):
+        from trainer.leader_trainer.metrics import apply_temperature
+        p = np.array([[0.1, 0.5, 0.9]], dtype=np.float32)
+        np.testing.assert_array_equal(apply_temperature(p, 1.0), p)
+        np.testing.assert_allclose(apply_temperature(p, 2.0), [[0.25, 0.5, 0.75]], atol=1e-6)
+
+    def test_ece_and_a_fitted_temperature_that_lowers_it(self):
+        from trainer.leader_trainer.metrics import apply_temperature, expected_calibration_error, fit_temperature
+        rng = np.random.default_rng(0)
+        true_p = rng.uniform(0.02, 0.98, size=(400, 5))
+        y = (rng.uniform(size=true_p.shape) < true_p).astype(np.float32)
+        logit = np.log(true_p / (1 - true_p))
+        overconfident = (1 / (1 + np.exp(-3.0 * logit))).astype(np.float32)  # = temperature 1/3
+        t, info = fit_temperature(y, overconfident)
+        self.assertTrue(info["kept"])
+        self.assertAlmostEqual(t, 3.0, delta=0.5)
+        self.assertLess(expected_calibration_error(y, apply_temperature(overconfident, t)),
+                        expected_calibration_error(y, overconfident))
+        # already calibrated: no temperature is kept unless it lowers the ECE
+        t1, info1 = fit_temperature(y, true_p.astype(np.float32))
+        self.assertTrue(t1 == 1.0 or info1["valEceAfter"] < info1["valEceBefore"])

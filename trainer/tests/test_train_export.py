@@ -158,3 +158,70 @@ class TrainExportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WideStudentTest(unittest.TestCase):
+    """The wide path, output-bias init and temperature calibration: trained, exported, recorded."""
+
+    def test_wide_bias_init_student_trains_exports_and_records_calibration(self):
+        from trainer.leader_trainer.export import INPUT_NAMES
+        from trainer.leader_trainer.metrics import apply_temperature
+        from trainer.leader_trainer.model import ModelConfig, StudentModel, padded_computation
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = make_dataset(tmp)
+            out = os.path.join(tmp, "wide")
+            code, events, err = run_cli(fast_args(ds, out, "--epochs", "3", "--wide", "--bias-init", "--dim", "32",
+                                                  "--weight-decay", "0.01"))
+            self.assertEqual(code, 0, err)
+            with open(os.path.join(out, "manifest.json")) as f:
+                m = json.load(f)
+            self.assertTrue(m["architecture"]["wide"])
+            self.assertEqual(m["architecture"]["embeddingDim"], 32)
+            self.assertEqual(m["calibration"]["method"], "temperature")
+            self.assertGreater(m["calibration"]["temperature"], 0)
+            self.assertEqual([h["epoch"] for h in m["training"]["history"]], [1, 2, 3])
+            onnx.checker.check_model(onnx.load(os.path.join(out, "model.onnx")))
+            # parity.json holds the served (calibrated) probabilities of the packed PyTorch path, which
+            # equal the padded (exported) computation
+            ck = torch.load(os.path.join(out, "checkpoint.pt"), map_location="cpu")
+            model = StudentModel(ModelConfig(**ck["config"]))
+            model.load_state_dict(ck["bestModel"])
+            model.eval()
+            with open(os.path.join(out, "parity.json")) as f:
+                case = json.load(f)["cases"][0]
+            batch = [torch.tensor(case["inputs"][n]["data"], dtype=torch.float32 if n == "visit_mask" else torch.int64)
+                     .reshape(case["inputs"][n]["dims"]) for n in INPUT_NAMES]
+            with torch.no_grad(), padded_computation():
+                probs, _ = model(*batch)
+            served = apply_temperature(probs.numpy(), m["calibration"]["temperature"]).reshape(-1)
+            np.testing.assert_allclose(served, case["outputs"]["probs"]["data"], atol=1e-5)
+
+    def test_seed_ensemble_resumed_mid_member_ends_with_the_same_model(self):
+        args = ("--epochs", "2", "--seeds", "2", "--wide")
+        with tempfile.TemporaryDirectory() as tmp:
+            ds = make_dataset(tmp)
+            full, part = os.path.join(tmp, "full"), os.path.join(tmp, "part")
+            code, _, err = run_cli(fast_args(ds, full, *args))
+            self.assertEqual(code, 0, err)
+            real_emit = train_cli.emit
+
+            def interrupting_emit(event, **fields):
+                real_emit(event, **fields)
+                if event == "epoch" and fields["epoch"] == 3:  # the second member's first epoch
+                    raise KeyboardInterrupt
+
+            train_cli.emit = interrupting_emit
+            try:
+                code1, _, _ = run_cli(fast_args(ds, part, *args))
+            finally:
+                train_cli.emit = real_emit
+            self.assertEqual(code1, 130)
+            code2, _, err2 = run_cli(fast_args(ds, part, *args, "--resume"))
+            self.assertEqual(code2, 0, err2)
+            outputs = []
+            for folder in (full, part):
+                with open(os.path.join(folder, "parity.json")) as f:
+                    outputs.append([c["outputs"]["probs"]["data"] for c in json.load(f)["cases"]])
+                with open(os.path.join(folder, "manifest.json")) as f:
+                    self.assertEqual(len(json.load(f)["training"]["members"]), 2)
+            self.assertEqual(outputs[0], outputs[1])

@@ -11,6 +11,8 @@ export interface ModelCard {
   threshold: { value: number; source: string };
   labels: number;
   limits: string[];
+  /** Cross-validation of the training recipe (manifest crossValidation), when recorded. */
+  crossValidation: ModelManifest['crossValidation'] | null;
 }
 
 export function modelCardOf(m: ModelManifest): ModelCard {
@@ -31,6 +33,7 @@ export function modelCardOf(m: ModelManifest): ModelCard {
     threshold: { value: m.threshold, source: m.thresholdSource },
     labels: m.labels.length,
     limits: m.limits ?? [],
+    crossValidation: m.crossValidation ?? null,
   };
 }
 
@@ -42,8 +45,34 @@ function metricsRows(name: string, m: ModelMetrics): string {
   return `<tr><td>${esc(name)}</td><td>${f(m.jaccard)}</td><td>${f(m.f1)}</td><td>${f(m.prauc)}</td><td>${f(m.ddi_rate)}</td><td>${f(m.avg_med)}</td></tr>`;
 }
 
-/** A self-contained HTML page (no scripts, no external assets). */
-export function renderModelCardHtml(card: ModelCard): string {
+/** The figures the page shows when the model folder has them (plots/, written by `leader evaluate --plots`). */
+export const MODEL_CARD_PLOTS: readonly { file: string; caption: string }[] = [
+  { file: 'pr-curves.svg', caption: 'Precision-recall curves, student vs baselines' },
+  { file: 'reliability.svg', caption: 'Reliability diagram of the served (temperature-calibrated) probabilities' },
+  { file: 'learning-curve.svg', caption: 'Learning curve: student and baselines by number of training patients' },
+  { file: 'training-curves.svg', caption: 'Training curves: train loss and validation PRAUC per epoch' },
+];
+
+function crossValidationSection(card: ModelCard, plots: readonly string[]): string {
+  const cv = card.crossValidation;
+  const f = (x: number) => x.toFixed(3);
+  const diff = (k: 'prauc' | 'jaccard', label: string) => {
+    const d = cv!.difference[k];
+    return `<li>${label}: student − ${esc(d.baseline)} = ${d.mean >= 0 ? '+' : ''}${f(d.mean)} (95 % paired bootstrap interval ${f(d.low)} to ${f(d.high)}): ${esc(d.verdict)}</li>`;
+  };
+  const summary = cv
+    ? `<p>${esc(cv.folds)}-fold cross-validation by patient of the training recipe on ${esc(cv.patients)} patients (${esc(cv.dataset)}); every patient is a test patient once, every baseline is fitted on the same folds.</p>
+<table><tr><th>model</th><th>pooled PRAUC</th><th>pooled Jaccard</th><th>PRAUC mean ± std over folds</th></tr>${Object.entries(cv.pooled).map(([k, m]) => `<tr><td>${esc(k)}</td><td>${f(m.prauc)}</td><td>${f(m.jaccard)}</td><td>${f(cv.mean[k].prauc)} ± ${f(cv.std[k].prauc)}</td></tr>`).join('')}</table>
+<ul>${diff('prauc', 'PRAUC')}${diff('jaccard', 'Jaccard')}<li>Expected calibration error on the held-out folds: ${cv.ece.toFixed(4)}</li></ul>`
+    : '';
+  const figures = MODEL_CARD_PLOTS.filter((p) => plots.includes(p.file))
+    .map((p) => `<figure><img src="${esc(encodeURIComponent(card.name))}/plots/${esc(p.file)}" alt="${esc(p.caption)}" style="max-width:100%"><figcaption>${esc(p.caption)}</figcaption></figure>`).join('\n');
+  if (!summary && !figures) return '';
+  return `<h2>Cross-validation and plots</h2>\n${summary}\n${figures}`;
+}
+
+/** A self-contained HTML page (no scripts, no external assets but the model's own plots). */
+export function renderModelCardHtml(card: ModelCard, plots: readonly string[] = []): string {
   const d = card.data;
   const metrics = card.metrics
     ? `<p>Split: ${esc(card.metrics.split)}</p><table><tr><th>model</th><th>Jaccard</th><th>F1</th><th>PRAUC</th><th>DDI rate</th><th>avg. classes</th></tr>${metricsRows('student', card.metrics.student)}${Object.entries(card.metrics.baselines ?? {}).map(([k, v]) => metricsRows(k, v)).join('')}</table>`
@@ -68,6 +97,7 @@ export function renderModelCardHtml(card: ModelCard): string {
 ${d?.licence ? `<li>Licence: ${esc(d.licence)}</li>` : ''}${d?.attribution ? `<li>Attribution: ${esc(d.attribution)}</li>` : ''}</ul>
 <h2>Metrics</h2>
 ${metrics}
+${crossValidationSection(card, plots)}
 <h2>Threshold</h2>
 <p>${esc(card.threshold.value)} (${esc(card.threshold.source)})</p>
 <h2>Limits</h2>

@@ -3,20 +3,30 @@
  * dataset split, with LEADER's metrics (10 × 80 % rounds, single/multi-visit groups) next to the
  * most-frequent-k, co-occurrence and logistic-regression baselines on the same split.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
+import type { ModelManifest } from '../../inference/model-manifest.types';
 import { CliError } from '../../common/cli-error';
 import { ModelLoadError, StudentModel } from '../../inference/student-model';
 import type { SplitName } from '../../training/dataset.schema';
 import {
-  evaluateStudent, evaluationJson, formatEvaluationTable, loadEvaluationDataset, recordMetricsInManifest, VocabularyMismatchError,
+  evaluateStudent, evaluationJson, evaluationSamples, formatEvaluationTable, loadEvaluationDataset, recordMetricsInManifest, VocabularyMismatchError,
   type EvaluateOptions, type EvaluationResult,
 } from '../../training/evaluate';
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
 import { DEFAULT_ROUNDS } from '../../training/metrics';
 import { ProgressReporter } from '../progress';
+import { addCrossValidationOptions, positiveInt, printCrossValidation, runCrossValidation, type CvCommandOptions } from './cv.command';
+import { crossValidationPlotData, evaluationPlotData } from '../../training/plot-data';
+import { manifestCrossValidationBlock, recordCrossValidationInManifest } from '../../training/cross-validation.report';
+import { renderPlots } from '../../training/plots';
 
-export interface EvaluateCommandOptions {
-  model: string;
+export interface EvaluateCommandOptions extends Omit<CvCommandOptions, 'folds'> {
+  model?: string;
+  folds?: number;
+  plots?: string;
+  recordCv?: string;
   dataset: string;
   split: SplitName;
   json?: boolean;
@@ -37,18 +47,63 @@ async function loadModel(dir: string): Promise<StudentModel> {
   }
 }
 
-export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<EvaluationResult> {
+async function recipeOf(modelDir: string): Promise<string[]> {
+  const file = path.join(modelDir, 'manifest.json');
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8')) as ModelManifest;
+  } catch (e) {
+    throw new CliError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not valid JSON'} (--model with --folds reads its training recipe)`);
+  }
+  const recipe = manifest.training?.recipe;
+  if (!Array.isArray(recipe) || recipe.some((x) => typeof x !== 'string')) throw new CliError(`${file}: no training.recipe (trained before recipes were recorded; pass the trainer flags after \`--\` instead of --model)`);
+  return recipe;
+}
+
+/** `--folds K`: cross-validation (cv.command) instead of one model on one split; `--plots` draws its figures. */
+async function runFoldsCommand(opts: EvaluateCommandOptions & { folds: number }, trainerArgs: string[]): Promise<void> {
+  const run = await runCrossValidation({ ...opts, folds: opts.folds }, trainerArgs);
+  printCrossValidation(run, !!opts.json);
+  if (opts.plots) await writePlots(opts, await crossValidationPlotData(run));
+  if (opts.recordCv) {
+    const file = await recordCrossValidationInManifest(opts.recordCv, manifestCrossValidationBlock(run.result, run.learningCurve))
+      .catch((e: Error) => { throw new CliError(`--record-cv ${opts.recordCv}: ${e.message.split('\n')[0]}`); });
+    new ProgressReporter(process.stderr, !!opts.quiet).info(`wrote the crossValidation block to ${file}`);
+  }
+}
+
+async function writePlots(opts: EvaluateCommandOptions, data: Parameters<typeof renderPlots>[0]): Promise<void> {
+  const progress = new ProgressReporter(process.stderr, !!opts.quiet);
+  try {
+    const files = await renderPlots(data, opts.plots!);
+    progress.info(`wrote ${files.length} files to ${opts.plots}: ${files.map((f) => f.split('/').pop()).join(', ')}`);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+export async function runEvaluateCommand(opts: EvaluateCommandOptions, trainerArgs: string[] = []): Promise<EvaluationResult | undefined> {
+  if (opts.folds !== undefined) {
+    // --model with --folds: cross-validate the recipe that built that model (its manifest's training.recipe).
+    if (opts.model) trainerArgs = [...(await recipeOf(opts.model)), ...trainerArgs];
+    if (opts.recordMetrics) throw new CliError('--record-metrics records a single-split evaluation; with --folds use --record-cv MODEL_DIR');
+    await runFoldsCommand({ ...opts, folds: opts.folds }, trainerArgs);
+    return undefined;
+  }
+  if (!opts.model) throw new CliError('--model is required (or --folds K to cross-validate)');
+  if (opts.recordCv) throw new CliError('--record-cv needs --folds K');
+  if (trainerArgs.length) throw new CliError(`trainer flags (${trainerArgs.join(' ')}) only apply with --folds`);
   const progress = new ProgressReporter(process.stderr, !!opts.json && !process.stderr.isTTY);
   const model = await loadModel(opts.model);
   const compare: StudentModel[] = [];
   try {
     for (const dir of opts.compare ?? []) compare.push(await loadModel(dir));
     const dataset = await loadEvaluationDataset(opts.dataset);
-    progress.info(`evaluating ${model.manifest.name} on split ${opts.split} of ${opts.dataset} (${dataset.samples.filter((s) => s.split === opts.split).length} samples)`);
+    progress.info(`evaluating ${model.manifest.name} on split ${opts.split} of ${opts.dataset} (${evaluationSamples(dataset, opts.split).length} samples)`);
     if (!!opts.teacher !== !!opts.teacherFeatures) throw new CliError('--teacher and --teacher-features go together (teacher head folder + `leader teacher` features)');
     let teacher: EvaluateOptions['teacher'];
     if (opts.teacher && opts.teacherFeatures) {
-      const t = await predictTeacherHead(opts.teacher, opts.teacherFeatures, dataset.samples.filter((s) => s.split === opts.split).map((s) => s.id));
+      const t = await predictTeacherHead(opts.teacher, opts.teacherFeatures, evaluationSamples(dataset, opts.split).map((s) => s.id));
       if (t.manifest.vocabHash !== dataset.manifest.vocabHash) throw new CliError(`teacher head ${opts.teacher} was trained on vocab ${t.manifest.vocabHash.slice(0, 16)}, dataset ${opts.dataset} has ${dataset.manifest.vocabHash.slice(0, 16)}`);
       teacher = { name: `${t.manifest.teacher.backend}:${t.manifest.teacher.model.split('/').pop()}`, probs: t.probs, threshold: t.threshold };
     }
@@ -63,6 +118,7 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<
     }
     process.stdout.write(opts.json ? `${JSON.stringify(evaluationJson(result), null, 2)}\n` : `${formatEvaluationTable(result)}\n`);
     if (opts.recordMetrics) progress.info(`wrote the metrics block (student + baselines, split ${opts.split}) to ${await recordMetricsInManifest(opts.model, result)}`);
+    if (opts.plots) await writePlots(opts, evaluationPlotData(result, model.manifest));
     return result;
   } finally {
     await model.release();
@@ -71,10 +127,13 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<
 }
 
 export function register(program: Command): void {
-  program
+  addCrossValidationOptions(program
     .command('evaluate')
-    .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split')
-    .requiredOption('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json)')
+    .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split; --folds K cross-validates')
+    .option('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json); with --folds: cross-validate its training recipe')
+    .option('--folds <k>', 'K-fold cross-validation by patient (as `leader cv`): a student per fold, trainer flags after `--`', positiveInt('--folds', 2))
+    .option('--record-cv <modelDir>', "with --folds: write the cross-validation summary into that model's manifest.json (crossValidation block)")
+    .option('--plots <dir>', 'write PR curves, reliability diagram, training curves (and, with --folds --learning-curve, the learning curve) as SVG'), false)
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset` with the same vocabulary')
     .option('--split <name>', 'split to evaluate: train, val or test', (v: string) => {
       if (v !== 'train' && v !== 'val' && v !== 'test') throw new CliError(`--split must be train, val or test (got "${v}")`);
@@ -95,7 +154,8 @@ export function register(program: Command): void {
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')
     .option('--teacher-features <file>', '`leader teacher` features the teacher head reads')
-    .action(async (opts: EvaluateCommandOptions) => {
-      await runEvaluateCommand(opts);
+    .argument('[trainerArgs...]', 'with --folds: student trainer flags after `--`')
+    .action(async (trainerArgs: string[], opts: EvaluateCommandOptions) => {
+      await runEvaluateCommand(opts, trainerArgs);
     });
 }
