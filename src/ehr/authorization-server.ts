@@ -10,7 +10,7 @@ export const LAUNCH_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access',
 
 /** SMART capabilities advertised in `.well-known/smart-configuration` (and really implemented). */
 export const SMART_CAPABILITIES = [
-  'launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-asymmetric', 'authorize-post',
+  'launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-asymmetric',
   'context-ehr-patient', 'context-ehr-encounter', 'context-standalone-patient', 'context-banner', 'context-style',
   'permission-v2', 'permission-v1', 'permission-patient', 'permission-user', 'permission-offline', 'permission-online',
   'sso-openid-connect',
@@ -84,7 +84,11 @@ export class AuthorizationServer {
         accountId: sub,
         claims: async () => ({ sub, fhirUser: `${options.fhirBase}/${sub}`, name: options.practitioner.name }),
       }),
-      loadExistingGrant: async () => undefined, // every authorization gets its own grant and launch context
+      // Every authorization gets its own grant (and launch context): only the one consent just made, never an older one.
+      loadExistingGrant: async (ctx) => {
+        const grantId = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;
+        return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      },
       interactions: { url: (_ctx, interaction) => `${new URL(options.issuer).pathname}/interaction/${interaction.uid}` },
       issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token')
         && (code.scopes.has('offline_access') || code.scopes.has('online_access')),
@@ -114,6 +118,21 @@ export class AuthorizationServer {
     };
     const provider = new Provider(options.issuer, configuration);
     provider.proxy = false;
+    // OpenID Connect drops offline_access unless the request says prompt=consent; SMART apps never
+    // say it, and this EHR runs its consent step on every authorization anyway, so say it for them.
+    const mountPath = new URL(options.issuer).pathname;
+    provider.use(async (ctx, next) => {
+      (ctx as { mountPath?: string }).mountPath = mountPath; // URLs it builds keep the /oauth prefix
+      if (ctx.path === '/auth' && ctx.method === 'GET') {
+        const query = new URLSearchParams(ctx.querystring);
+        const prompt = (query.get('prompt') ?? '').split(' ').filter(Boolean);
+        if (query.get('scope')?.split(' ').includes('offline_access') && !prompt.includes('consent') && !prompt.includes('none')) {
+          query.set('prompt', [...prompt, 'consent'].join(' '));
+          ctx.querystring = query.toString();
+        }
+      }
+      await next();
+    });
     // SMART launch context rides on the token response (SMART App Launch 2.x §"Launch context").
     provider.use(async (ctx, next) => {
       await next();
@@ -122,6 +141,7 @@ export class AuthorizationServer {
       const token = (ctx.oidc.entities as { AccessToken?: { grantId?: string } }).AccessToken;
       const launch = server?.launches.ofGrant(token?.grantId);
       if (!body || !launch) return;
+      body.scope = [...(launch.grantedScopes ?? []), ...String(body.scope ?? '').split(' ').filter(Boolean)].join(' ');
       if (launch.patient) body.patient = launch.patient;
       if (launch.encounter) body.encounter = launch.encounter;
       if (launch.appContext !== undefined) body.appContext = launch.appContext;
@@ -182,6 +202,16 @@ export class AuthorizationServer {
     return { access_token: value, token_type: 'Bearer', expires_in: token.expiration, scope, subject: EHR_INTERNAL_CLIENT };
   }
 
+  /**
+   * SMART's refresh request from a public app carries no client_id (App Launch 2.x §"Refresh
+   * access token"); OAuth servers want the client named. Names it from the refresh token itself.
+   */
+  async nameRefreshingClient(form: URLSearchParams, authorization: string | undefined): Promise<void> {
+    if (form.get('grant_type') !== 'refresh_token' || form.has('client_id') || form.has('client_assertion') || authorization) return;
+    const token = await this.provider.RefreshToken.find(form.get('refresh_token') ?? '');
+    if (token?.clientId && this.clients.get(token.clientId)?.type === 'public') form.set('client_id', token.clientId);
+  }
+
   registeredClients(): EhrClient[] {
     return [...this.clients.values()];
   }
@@ -216,6 +246,8 @@ export class AuthorizationServer {
     } else {
       context = { needPatientBanner: true };
     }
+    const registered = client?.scope.split(/\s+/) ?? [];
+    context.grantedScopes = [...scopes].filter((s) => LAUNCH_SCOPES.includes(s) && registered.includes(s));
     const grant = new p.Grant({ accountId: details.session?.accountId, clientId: String(params.client_id) });
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));

@@ -54,3 +54,9 @@ export async function patientResources(repo: EhrRepository, patientId: string): 
   }
   return toPatientResources(bucket, (id) => medications.get(id));
 }
+
+/** The id of a patient's latest Encounter (by period start): the visit an EHR launch opens in. */
+export async function lastEncounterOf(repo: EhrRepository, patientId: string): Promise<string | undefined> {
+  const encounters = (await all(repo, 'Encounter', [{ code: 'patient', value: `Patient/${patientId}` }])) as Encounter[];
+  return encounters.sort((a, b) => (a.period?.start ?? '').localeCompare(b.period?.start ?? '') || (a.id ?? '').localeCompare(b.id ?? '')).pop()?.id;
+}

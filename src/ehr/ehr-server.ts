@@ -7,7 +7,7 @@ import type { EhrClient } from './ehr-clients';
 import { EhrRepository } from './ehr-repository';
 import { loadFhirDefinitions } from './fhir-definitions';
 import { fail, FhirEndpoint, type FhirAccess, type FhirHttpResult } from './fhir-endpoint';
-import { patientResources, patientSummaries } from './ehr-patients';
+import { lastEncounterOf, patientResources, patientSummaries } from './ehr-patients';
 import { interactionPages, launcherPage, SMART_STYLE } from './ehr-pages';
 
 export interface EhrServerOptions {
@@ -79,8 +79,9 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
   const oauth = auth.provider.callback();
   const pages = interactionPages(() => repo.exclusive(() => patientSummaries(repo)));
 
-  const launchUrl = (app: string, context: { patient?: string; encounter?: string; appContext?: string }) => {
-    const launch = auth.launches.mint({ ...context, needPatientBanner: false });
+  const launchUrl = async (app: string, context: { patient?: string; encounter?: string; appContext?: string }) => {
+    const encounter = context.encounter ?? (context.patient ? await repo.exclusive(() => lastEncounterOf(repo, context.patient as string)) : undefined);
+    const launch = auth.launches.mint({ ...context, encounter, needPatientBanner: false });
     const url = new URL(app);
     url.searchParams.set('iss', fhirBase);
     url.searchParams.set('launch', launch);
@@ -109,6 +110,11 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
       return;
     }
     if (path === '/oauth' || path.startsWith('/oauth/')) {
+      if (path === '/oauth/token' && method === 'POST' && /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) {
+        const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+        await auth.nameRefreshingClient(form, req.headers.authorization);
+        (req as IncomingMessage & { body?: string }).body = form.toString(); // oidc-provider reads a consumed body from req.body
+      }
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
       req.url = (req.url ?? '').slice('/oauth'.length) || '/';
       await oauth(req, res);
@@ -128,11 +134,11 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
     if (path === '/ehr/smart-style.json') return sendJson(res, 200, SMART_STYLE);
     if (path === '/ehr/launch-url' && method === 'GET') {
       const patient = await requirePatient(url.searchParams.get('patient'));
-      return sendJson(res, 200, { url: launchUrl(requireAppUrl(url.searchParams.get('app')), { patient, encounter: url.searchParams.get('encounter') ?? undefined, appContext: url.searchParams.get('appContext') ?? undefined }).url });
+      return sendJson(res, 200, { url: (await launchUrl(requireAppUrl(url.searchParams.get('app')), { patient, encounter: url.searchParams.get('encounter') ?? undefined, appContext: url.searchParams.get('appContext') ?? undefined })).url });
     }
     if (path === '/ehr/launch' && method === 'GET') {
       const patient = await requirePatient(url.searchParams.get('patient'));
-      res.writeHead(302, { Location: launchUrl(requireAppUrl(url.searchParams.get('app')), { patient, appContext: url.searchParams.get('appContext') ?? undefined }).url }).end();
+      res.writeHead(302, { Location: (await launchUrl(requireAppUrl(url.searchParams.get('app')), { patient, appContext: url.searchParams.get('appContext') ?? undefined })).url }).end();
       return;
     }
     if (path === '/_services/smart/Launch' && method === 'POST') {
@@ -154,7 +160,9 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
 
   async function handleFhir(req: IncomingMessage, path: string): Promise<FhirHttpResult> {
     let access: FhirAccess = { open: true };
-    if (!options.open) {
+    const method = req.method ?? 'GET';
+    // The CapabilityStatement is public: clients read it before they have a token.
+    if (!options.open && !(method === 'GET' && /^\/metadata(\?|$)/.test(path))) {
       const header = req.headers.authorization ?? '';
       const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       if (!bearer) return { ...fail(401, 'an access token is required (Authorization: Bearer …); see /fhir/.well-known/smart-configuration'), headers: { 'WWW-Authenticate': 'Bearer realm="leader-ehr"' } };
@@ -162,7 +170,6 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
       if (!grant) return { ...fail(401, 'the access token is unknown, expired or not for this FHIR server'), headers: { 'WWW-Authenticate': 'Bearer realm="leader-ehr", error="invalid_token"' } };
       access = { open: false, scopes: grant.scopes, patient: grant.patient };
     }
-    const method = req.method ?? 'GET';
     let body: unknown;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const raw = await readBody(req);
@@ -191,6 +198,9 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
 
   server.on('request', (req, res) => {
     route(req, res).catch((e: unknown) => {
+      // oidc-provider's errors (an expired interaction, a bad request) carry their own 4xx status.
+      const oauth = e as { statusCode?: number; error?: string; error_description?: string };
+      if (typeof oauth.statusCode === 'number' && oauth.statusCode < 500 && oauth.error) e = new HttpError(oauth.statusCode, `${oauth.error}: ${oauth.error_description ?? ''}`);
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) log(`leader ehr: ${req.method} ${req.url}: ${(e as Error).stack ?? String(e)}`);
       if (res.headersSent) {

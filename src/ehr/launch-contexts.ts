@@ -8,6 +8,8 @@ export interface LaunchContext {
   appContext?: string;
   /** False when the EHR shows its own patient banner around the app (EHR launch). */
   needPatientBanner: boolean;
+  /** The OpenID, launch and refresh scopes granted beside the resource scopes (set with the grant). */
+  grantedScopes?: string[];
 }
 
 const LAUNCH_TTL_MS = 10 * 60_000;
