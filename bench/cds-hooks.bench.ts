@@ -39,13 +39,13 @@ const SERVICE = 'leader-medications-order-select';
 const CONNECTIONS = [1, 8];
 
 /** FHIR data for the requests: LEADER_BENCH_FHIR, else a converted MIMIC-IV demo in .work/, else the CDS test fixture. */
-function benchFhirLocation(root: string): string {
+export function benchFhirLocation(root: string): string {
   if (process.env.LEADER_BENCH_FHIR) return process.env.LEADER_BENCH_FHIR;
   const converted = path.join(root, '.work', 'mimic-iv-fhir');
   return existsSync(path.join(converted, 'Patient.ndjson')) ? converted : path.join(root, 'test', 'fixtures', 'cds', 'fhir');
 }
 
-interface BenchPatient {
+export interface BenchPatient {
   label: string;
   patient: PatientResources;
   request: CdsRequest & { hook: 'order-select' };
@@ -56,7 +56,7 @@ interface BenchPatient {
  * The median-sized and the largest order-select request (by body bytes) over the patients with a
  * history (≥ 2 encounters) and medication orders; the first patient when none qualifies.
  */
-async function benchPatients(location: string): Promise<BenchPatient[]> {
+export async function benchPatients(location: string): Promise<BenchPatient[]> {
   const source = await openFhirSource(location);
   const all: BenchPatient[] = [];
   let fallback: PatientResources | undefined;

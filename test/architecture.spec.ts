@@ -10,7 +10,7 @@ const SRC = path.join(__dirname, '..', 'src');
 
 /** Top to bottom. `types` holds ambient declarations only. */
 const LAYERS = ['types', 'common', 'config', 'fhir', 'terminology', 'timeline', 'leader', 'inference', 'recommend',
-  'cds-hooks', 'health', 'mimic', 'teacher', 'training', 'cli'] as const;
+  'cds-hooks', 'ehr', 'health', 'mimic', 'teacher', 'training', 'cli'] as const;
 
 /** Packages and built-ins a pure folder must not import. terminology reads fhir-mappings/ once at load. */
 const IMPURE = [/^@nestjs\//, /^onnxruntime-node$/, /^node-llama-cpp$/, /^fhir-kit-client$/, /^node:(http|https|net|child_process)$/, /^pino$/];

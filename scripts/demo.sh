@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The demo on a fresh Debian 12 machine with Node 20, in one command: installs what is missing
+# (scripts/setup.sh), converts the MIMIC-IV demo into out/fhir-mimic-iv if it is not there yet,
+# then runs the CDS service (auth off: local demo) and `leader ehr` loaded with those patients,
+# and prints where to click. Ctrl-C stops both. Ports: CDS_PORT (3000), EHR_PORT (8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CDS_PORT="${CDS_PORT:-3000}"
+EHR_PORT="${EHR_PORT:-8080}"
+bash scripts/setup.sh
+if [ ! -s out/fhir-mimic-iv/Patient.ndjson ]; then
+  echo "demo: converting the MIMIC-IV demo (../shared/data/mimic-iv-demo-2.2) to out/fhir-mimic-iv"
+  node dist/src/cli/main.js mimic-to-fhir --source ../shared/data/mimic-iv-demo-2.2 --out out/fhir-mimic-iv
+fi
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+CDS_AUTH_DISABLED=true PORT="$CDS_PORT" HOST=127.0.0.1 node dist/src/main.js &
+pids+=($!)
+node dist/src/cli/main.js ehr --fhir out/fhir-mimic-iv --port "$EHR_PORT" \
+  --cds-services "http://127.0.0.1:${CDS_PORT}/cds-services" ${EHR_CLIENTS:+--clients "$EHR_CLIENTS"} &
+pids+=($!)
+for _ in $(seq 1 240); do
+  if curl -fs "http://127.0.0.1:${CDS_PORT}/health/live" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:${EHR_PORT}/fhir/metadata" -o /dev/null 2>&1; then
+    cat <<MSG
+
+demo ready (Ctrl-C stops it):
+  local test EHR (launcher page)  http://127.0.0.1:${EHR_PORT}/   pick a patient, press "order-select → CDS"
+  FHIR R4 base                    http://127.0.0.1:${EHR_PORT}/fhir   (SMART token required; see README "Local EHR")
+  CDS Hooks discovery             http://127.0.0.1:${CDS_PORT}/cds-services
+MSG
+    wait -n "${pids[@]}"
+    exit $?
+  fi
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "demo: a process stopped during start-up (see above)"; exit 1; }; done
+  sleep 0.5
+done
+echo "demo: the CDS service or leader ehr did not come up within 120 s"
+exit 1

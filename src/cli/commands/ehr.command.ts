@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { CliError } from '../../common/cli-error';
+import { loadFhirData } from '../../ehr/ehr-data.loader';
+import { readClientsFile, type EhrClient } from '../../ehr/ehr-clients';
+import { startEhrServer, type EhrServer } from '../../ehr/ehr-server';
+
+export interface EhrCommandOptions {
+  fhir: string[];
+  host: string;
+  port: string;
+  clients?: string;
+  open?: boolean;
+  cdsServices?: string;
+}
+
+/** Starts the local EHR and prints where everything is; resolves once it listens. */
+export async function runEhrCommand(opts: EhrCommandOptions, err: (line: string) => void): Promise<EhrServer> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${opts.port}: expected a port number (0 picks a free one)`);
+  if (opts.cdsServices !== undefined && !/^https?:\/\/\S+$/.test(opts.cdsServices)) throw new CliError(`--cds-services ${opts.cdsServices}: expected the http(s) URL of a CDS service's /cds-services`);
+  const clients: EhrClient[] = opts.clients ? readClientsFile(opts.clients) : [];
+  const started = Date.now();
+  const server = await startEhrServer({
+    host: opts.host, port, clients, open: opts.open === true, cdsServices: opts.cdsServices,
+    load: async (repo) => {
+      await loadFhirData(repo, opts.fhir, err);
+    },
+    log: err,
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new CliError(`--host ${opts.host} --port ${opts.port}: cannot listen (${e.code})`);
+    throw e;
+  });
+  const counts = server.repo.counts();
+  err(`leader ehr: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')} in memory (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  err(`  launcher page      ${server.url}/`);
+  err(`  FHIR R4 base       ${server.fhirBase}${opts.open ? '   (open: no token needed)' : '   (SMART access token required)'}`);
+  err(`  SMART config       ${server.fhirBase}/.well-known/smart-configuration`);
+  err(`  clients            ${clients.length === 0 ? 'none registered (--clients FILE)' : clients.map((c) => `${c.client_id} (${c.type})`).join(', ')}`);
+  if (opts.cdsServices) err(`  CDS service        ${opts.cdsServices}`);
+  err('Local test EHR, not a clinical data store: data lives in memory only. Ctrl-C stops it.');
+  return server;
+}
+
+export function register(program: Command): void {
+  program
+    .command('ehr')
+    .description('Run a local test EHR: a FHIR R4 server (Medplum router, in memory) with SMART App Launch and Backend Services authorization, loaded from NDJSON or Bundle folders')
+    .requiredOption('--fhir <dir...>', 'FHIR data to load: NDJSON folders (e.g. out/fhir-mimic-iv) and/or Bundle folders; repeatable')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '8080')
+    .option('--clients <file>', 'registered SMART apps and backend-services clients, JSON {"clients": [...]} (see README "Local EHR")')
+    .option('--open', 'serve FHIR without an access token (local demo only)')
+    .option('--cds-services <url>', 'a CDS service discovery URL (…/cds-services) for the launcher\'s order-select button')
+    .action(async (opts: EhrCommandOptions) => {
+      const server = await runEhrCommand(opts, (line) => process.stderr.write(`${line}\n`));
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.stderr.write('leader ehr: stopping\n');
+          server.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

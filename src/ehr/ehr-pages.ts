@@ -1,0 +1,107 @@
+import type { ServerResponse } from 'node:http';
+import { escapeHtml, type InteractionPages } from './authorization-server';
+import type { EhrClient } from './ehr-clients';
+import type { PatientSummary } from './ehr-patients';
+
+/** The style an app may apply (`smart_style_url`, SMART App Launch "Styling"). */
+export const SMART_STYLE = {
+  color_background: '#f6f7f9', color_error: '#b3261e', color_highlight: '#1f5fa8', color_modal_backdrop: '',
+  color_success: '#2e7d32', color_text: '#1c1f23', dim_border_radius: '6px', dim_font_size: '15px', dim_spacing_size: '16px',
+  font_family_body: 'system-ui, sans-serif', font_family_heading: 'system-ui, sans-serif',
+};
+
+const STYLE = `body{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1c1f23;margin:0}
+header{background:#1f5fa8;color:#fff;padding:12px 24px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;font-size:13px;opacity:.9}
+main{padding:16px 24px;max-width:1200px}table{border-collapse:collapse;width:100%;background:#fff}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;font-size:14px}th{background:#eef1f5}
+.btn{display:inline-block;padding:4px 10px;margin:2px;border-radius:4px;border:1px solid #1f5fa8;background:#fff;color:#1f5fa8;text-decoration:none;font-size:13px;cursor:pointer}
+.btn.primary{background:#1f5fa8;color:#fff}.note{background:#fff8e1;border:1px solid #f0d58a;padding:8px 12px;border-radius:4px;font-size:13px}
+#cards{margin-top:16px}.card{background:#fff;border-left:6px solid #1f5fa8;padding:10px 14px;margin:8px 0;border-radius:4px;box-shadow:0 1px 2px #0002}
+.card.warning{border-color:#e0a100}.card.critical{border-color:#b3261e}.card h3{margin:0 0 4px;font-size:15px}.card pre{white-space:pre-wrap;font:13px system-ui,sans-serif;margin:4px 0}
+.card .src{font-size:12px;color:#555}code{background:#eef1f5;padding:1px 4px;border-radius:3px}`;
+
+function page(title: string, body: string, script = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}${script ? `<script>${script}</script>` : ''}</body></html>`;
+}
+
+const BANNER = '<header><h1>leader ehr: local test EHR</h1><p>For development, demos and tests only. Not a clinical data store: data lives in memory and is lost when the process stops.</p></header>';
+
+export interface LauncherView {
+  patients: PatientSummary[];
+  apps: EhrClient[];
+  fhirBase: string;
+  cdsServices?: string;
+  open: boolean;
+}
+
+/** `/`: the loaded patients, a launch button per registered SMART app, and an order-select call to the CDS service. */
+export function launcherPage(v: LauncherView): string {
+  const appButtons = (p: PatientSummary) => v.apps.map((a) =>
+    `<a class="btn primary" target="_blank" rel="noopener" href="/ehr/launch?patient=${encodeURIComponent(p.id)}&app=${encodeURIComponent(a.launch_url ?? '')}">Launch ${escapeHtml(a.name)}</a>`).join('');
+  const cdsButton = (p: PatientSummary) => v.cdsServices ? `<button class="btn" data-cds="${escapeHtml(p.id)}" data-label="${escapeHtml(p.label)}">order-select → CDS</button>` : '';
+  const rows = v.patients.map((p) => `<tr><td>${escapeHtml(p.label)}</td><td>${escapeHtml(p.identifier ?? '')}</td><td>${escapeHtml(p.gender ?? '')}</td><td>${escapeHtml(p.birthDate ?? '')}</td><td>${p.visits}</td><td><code>${escapeHtml(p.id)}</code></td><td>${appButtons(p)}${cdsButton(p)}</td></tr>`).join('');
+  const body = `${BANNER}<main>
+<p>FHIR R4 base: <code>${escapeHtml(v.fhirBase)}</code> · <a href="/fhir/metadata">CapabilityStatement</a> · <a href="/fhir/.well-known/smart-configuration">SMART configuration</a>
+${v.open ? ' · <b>open mode: FHIR answers without a token</b>' : ' · every FHIR request needs a SMART access token'}${v.cdsServices ? ` · CDS service: <code>${escapeHtml(v.cdsServices)}</code>` : ''}</p>
+${v.apps.length === 0 ? '<p class="note">No SMART app with a <code>launch_url</code> is registered (<code>--clients FILE</code>), so there is nothing to launch.</p>' : ''}
+<table><thead><tr><th>Patient</th><th>Identifier</th><th>Gender</th><th>Born</th><th>Visits</th><th>Id</th><th></th></tr></thead><tbody>${rows}</tbody></table>
+<p>${v.patients.length} patients loaded.</p>
+<section id="cards" aria-live="polite"></section></main>`;
+  return page('leader ehr: local test EHR', body, CARDS_SCRIPT);
+}
+
+/** Sends order-select for a patient and shows the cards; a SMART link is launched through /_services/smart/Launch. */
+const CARDS_SCRIPT = `
+const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
+async function launchSmart(link, patient) {
+  const r = await fetch('/_services/smart/Launch', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ launchUrl: link.url, parameters: { patient, appContext: link.appContext } }) });
+  const { launch_id } = await r.json();
+  const u = new URL(link.url); u.searchParams.set('launch', launch_id); u.searchParams.set('iss', location.origin + '/fhir');
+  window.open(u.toString(), '_blank');
+}
+document.addEventListener('click', async (ev) => {
+  const b = ev.target.closest('[data-cds]'); if (!b) return;
+  const out = document.getElementById('cards'); out.replaceChildren(el('p', '', 'Calling order-select for ' + b.dataset.label + '…'));
+  try {
+    const r = await fetch('/ehr/cds/order-select?patient=' + encodeURIComponent(b.dataset.cds), { method: 'POST' });
+    const body = await r.json();
+    if (!r.ok) throw new Error((body.issue && body.issue[0].details && body.issue[0].details.text) || r.statusText);
+    const cards = body.response.cards || [];
+    out.replaceChildren(el('h2', '', cards.length + ' card(s) from ' + body.service + ' for ' + b.dataset.label));
+    for (const c of cards) {
+      const card = el('div', 'card ' + (c.indicator || 'info'));
+      card.append(el('h3', '', c.summary));
+      if (c.detail) card.append(el('pre', '', c.detail));
+      if (c.suggestions && c.suggestions.length) { const ul = el('ul'); for (const s of c.suggestions) ul.append(el('li', '', s.label)); card.append(ul); }
+      for (const l of c.links || []) {
+        const a = el('a', 'btn', l.label); a.href = l.url; a.target = '_blank';
+        if (l.type === 'smart') a.addEventListener('click', (e) => { e.preventDefault(); launchSmart(l, b.dataset.cds); });
+        card.append(a);
+      }
+      if (c.source) card.append(el('div', 'src', 'Source: ' + c.source.label));
+      out.append(card);
+    }
+  } catch (e) { out.replaceChildren(el('p', 'note', 'order-select failed: ' + e.message)); }
+});`;
+
+/** The authorization server's login page and patient picker. */
+export function interactionPages(patients: () => Promise<PatientSummary[]>): InteractionPages {
+  const send = (res: ServerResponse, html: string) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(html);
+  };
+  return {
+    async login(res, v) {
+      send(res, page('Sign in: local test EHR', `${BANNER}<main><h2>Sign in to the local test EHR</h2>
+<p><b>${escapeHtml(v.clientName)}</b> asks you to sign in. This is a local test EHR: there is one demo user and no password.</p>
+<form method="post" action="/oauth/interaction/${encodeURIComponent(v.uid)}/login"><button class="btn primary" type="submit" id="sign-in">Sign in as ${escapeHtml(v.practitioner)}</button></form></main>`));
+    },
+    async patientPicker(res, v) {
+      const list = await patients();
+      const rows = list.map((p) => `<tr><td><label><input type="radio" name="patient" value="${escapeHtml(p.id)}" required> ${escapeHtml(p.label)}</label></td><td>${escapeHtml(p.identifier ?? '')}</td><td>${escapeHtml(p.birthDate ?? '')}</td><td>${p.visits}</td></tr>`).join('');
+      send(res, page('Choose a patient: local test EHR', `${BANNER}<main><h2>Choose the patient for ${escapeHtml(v.clientName)}</h2>
+<form method="post" action="/oauth/interaction/${encodeURIComponent(v.uid)}/patient"><table><thead><tr><th>Patient</th><th>Identifier</th><th>Born</th><th>Visits</th></tr></thead><tbody>${rows}</tbody></table>
+<p><button class="btn primary" type="submit" id="choose-patient">Open with this patient</button></p></form></main>`));
+    },
+  };
+}
