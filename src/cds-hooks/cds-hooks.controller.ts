@@ -37,7 +37,7 @@ export class CdsHooksController {
   @HttpCode(200)
   async feedback(@Param('id') id: string, @Body() body: CdsFeedbackDto): Promise<{ stored: number; duplicates: number }> {
     this.serviceOrThrow(id);
-    return this.feedbackStore.append(id, body.feedback);
+    return this.feedbackStore.append(id, body.feedback.map((item) => this.service.issued.describe(item)));
   }
 
   @Get(':id/feedback/summary')

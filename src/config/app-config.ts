@@ -33,6 +33,8 @@ export interface AppConfig {
   fhirTimeoutMs: number;
   /** Largest accepted JSON body (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
   bodyLimit: string;
+  /** Days an ended medication still counts as current for the cards (LEADER_CURRENT_MEDS_DAYS, default 90). */
+  currentMedicationDays: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -134,6 +136,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     corsOrigins,
     fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
     bodyLimit,
+    currentMedicationDays: int('LEADER_CURRENT_MEDS_DAYS', 90, 0, 3650),
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
