@@ -42,10 +42,8 @@ export function currentMedications(uses: Iterable<MedicationUse>, asOf: Date, wi
       current = last !== undefined && last >= from && last <= at + DAY_MS;
     }
     if (!current) continue;
-    out.push({
-      drug: u.drug, atc3: u.atc3, source: u.source, status: u.status,
-      ...(u.end && !ACTIVE.has(u.status) ? { ended: u.end } : {}),
-    });
+    const ended = ACTIVE.has(u.status) ? undefined : u.end ?? u.start;
+    out.push({ drug: u.drug, atc3: u.atc3, source: u.source, status: u.status, ...(ended ? { ended } : {}) });
   }
   return out;
 }

@@ -88,7 +88,7 @@ export function recommend(input: RecommendInput): RecommendationResult {
   });
 
   const draftedSides: InteractionSide[] = input.drafts.flatMap((d) => unique(d.atc3).map((atc3) => side(atc3, d.drug, 'drafted', d.orderRef)));
-  const currentSides: InteractionSide[] = input.current.flatMap((m) => unique(m.atc3).map((atc3) => side(atc3, m.drug, 'current')));
+  const currentSides: InteractionSide[] = input.current.flatMap((m) => unique(m.atc3).map((atc3) => ({ ...side(atc3, m.drug, 'current'), ...(m.ended ? { ended: m.ended } : {}) })));
   const suggestionSides: InteractionSide[] = suggestions.map((c) => side(c.atc3, c.product?.coding.display ?? c.name ?? `ATC ${c.atc3}`, 'suggested'));
   const atTheOrder = new Set(input.drafts.filter((d) => d.atTheOrder).map((d) => d.orderRef));
   const interactions = new Map<string, DrugInteraction>();
@@ -108,7 +108,7 @@ export function recommend(input: RecommendInput): RecommendationResult {
   check(draftedSides, [...draftedSides, ...currentSides]);
   check(suggestionSides, [...currentSides, ...draftedSides]);
   check(currentSides, currentSides);
-  const ranked = [...interactions.values()].sort((x, y) => pairRank(x) - pairRank(y) || pairName(x).localeCompare(pairName(y)));
+  const ranked = [...interactions.values()].sort((x, y) => pairRank(x) - pairRank(y) || endedSides(x) - endedSides(y) || pairName(x).localeCompare(pairName(y)));
 
   return {
     threshold, priorVisits: input.priorVisits,
@@ -137,6 +137,10 @@ function pairRank(i: DrugInteraction): number {
   if (i.a.role === 'suggested' || i.b.role === 'suggested') return 2;
   if (i.a.role === 'drafted') return 1;
   return 3;
+}
+/** Sides that already ended: a pair with a medication still taken matters more. */
+function endedSides(i: DrugInteraction): number {
+  return (i.a.ended ? 1 : 0) + (i.b.ended ? 1 : 0);
 }
 function pairName(i: DrugInteraction): string {
   return `${i.a.drug}|${i.b.drug}|${i.a.atc3}|${i.b.atc3}`;

@@ -70,6 +70,8 @@ export interface InteractionSide {
   /** The drug (order text, current medication, or a suggestion's product / class). */
   drug: string;
   role: InteractionRole;
+  /** A current medication that already ended (inside the current-medication window). */
+  ended?: string;
   /** `MedicationRequest/<id>` of a drafted order. */
   orderRef?: string;
 }
@@ -99,7 +101,7 @@ export interface CurrentMedication {
   atc3: string[];
   source: 'MedicationRequest' | 'MedicationStatement' | 'this-visit';
   status: string;
-  /** ISO date the use ended (recently ended ones), when known. */
+  /** ISO date a recently ended use ended (its start when no end is recorded); absent while active. */
   ended?: string;
 }
 
@@ -119,7 +121,7 @@ export interface RecommendationResult {
   neverSuggested: ClassRecommendation[];
   drafted: DraftedOrderReview[];
   current: CurrentMedication[];
-  /** Ranked: at the order first, then other drafts, suggestions, current × current. */
+  /** Ranked: at the order first, then other drafts, suggestions, current × current; within each, pairs with a still-active medication first. */
   interactions: DrugInteraction[];
   /** Where suggestion products come from (the model folder may lack a training product list). */
   productSource: 'patient-history-and-training' | 'patient-history-only';

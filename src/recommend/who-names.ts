@@ -24,7 +24,7 @@ export const ATC_ANATOMICAL_GROUPS: Readonly<Record<string, string>> = {
 
 /** Words the WHO writes in upper case (acronyms, roman numerals); `arbs` keeps its plural s. */
 const UPPER: Readonly<Record<string, string>> = {
-  gord: 'GORD', ace: 'ACE', ii: 'II', iii: 'III', arbs: 'ARBs', hmg: 'HMG', coa: 'CoA', hiv: 'HIV', nsaid: 'NSAID', nsaids: 'NSAIDs',
+  gord: 'GORD', ace: 'ACE', i: 'I', ii: 'II', iii: 'III', arbs: 'ARBs', hmg: 'HMG', coa: 'CoA', hiv: 'HIV', nsaid: 'NSAID', nsaids: 'NSAIDs',
   dna: 'DNA', rna: 'RNA', tnf: 'TNF', gaba: 'GABA', ppi: 'PPI', hcv: 'HCV', hbv: 'HBV', ssri: 'SSRI', mao: 'MAO', 'x-ray': 'X-ray', 'i.v.': 'I.V.',
 };
 /** Vitamin letters: "vitamin a and d", "vitamin b1 … b6 and b12", "(vitamin c)", "vitamin b-complex". */

@@ -44,7 +44,7 @@ describe(buildCards.name, () => {
   it('order-sign: one card about the order being signed; missing classes are a secondary line', () => {
     const [card, ...rest] = buildCards(recommend({ ...base, drafts: [naproxen] }), { ...ctx, hook: 'order-sign' });
     expect(rest).toEqual([]);
-    expect(card.summary).toBe('Naproxen 500 MG Oral Tablet: Antiinflammatory and antirheumatic products, non-steroids (M01A) 10% likely for this patient (below the threshold)');
+    expect(card.summary).toBe("Naproxen 500 MG Oral Tablet (M01A): 10% likely for this patient, below the model's threshold");
     expect(card.indicator).toBe('info');
     expect(card.detail).toContain('Also likely for this patient, not ordered');
     const unclassed = buildCards(recommend({ ...base, drafts: [{ ...naproxen, drug: 'Herbal tea', atc3: [] }] }), { ...ctx, hook: 'order-sign' });
@@ -72,6 +72,7 @@ describe(buildCards.name, () => {
     const [card] = buildCards(recommend({ ...base, labels, probs: labels.map((_, i) => 0.99 - i * 0.01), patientProducts: products, priorVisits: 0 }), { ...ctx, hook: 'order-select' });
     expect(card.suggestions).toHaveLength(MAX_SUGGESTIONS);
     for (const code of labels) expect(card.detail).toContain(code);
+    expect(card.detail).toContain("Also above the threshold");
     expect(card.detail).toContain('history was empty');
   });
 

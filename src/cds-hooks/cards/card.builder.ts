@@ -9,6 +9,8 @@ import type { CdsCard, CdsCoding, CdsHookName, CdsSource, CdsSuggestion } from '
 export const MAX_SUGGESTIONS = 5;
 /** Classes named in a summary. */
 export const SUMMARY_NAMES = 3;
+/** Suggested classes spelled out with product, interactions and evidence (and every one-click one); the rest are named only. */
+export const DETAILED_CLASSES = 8;
 /** Interacting pairs spelled out on a card; the rest are counted. */
 export const MAX_PAIRS = 3;
 
@@ -97,7 +99,8 @@ function suggestionCard(rec: RecommendationResult, ctx: CardContext, issued: Iss
     summary: fitSummary(`Consider: ${named.join('; ')}${more > 0 ? ` (+${more} more)` : ''}`),
     detail: detailOf([
       `**Suggested** — likely for this patient at this visit, not current and not drafted (${rec.suggestions.length}):`,
-      groupedList(rec.suggestions, rec),
+      groupedList(rec.suggestions.filter((c, i) => i < DETAILED_CLASSES || oneClick.includes(c)), rec),
+      alsoLikelyLine(rec.suggestions.filter((c, i) => i >= DETAILED_CLASSES && !oneClick.includes(c))),
       continuedLine(rec),
       neverSuggestedLine(rec),
       productLine(rec, oneClick.length),
@@ -147,7 +150,8 @@ function outlookCard(rec: RecommendationResult, ctx: CardContext): CdsCard {
       : `Likely this visit: continue ${rec.continued.slice(0, SUMMARY_NAMES).map(shortName).join('; ')}`),
     detail: detailOf([
       rec.suggestions.length > 0 ? `**Likely new classes** (not current) (${rec.suggestions.length}):` : undefined,
-      rec.suggestions.length > 0 ? groupedList(rec.suggestions, rec) : undefined,
+      rec.suggestions.length > 0 ? groupedList(rec.suggestions.slice(0, DETAILED_CLASSES), rec) : undefined,
+      alsoLikelyLine(rec.suggestions.slice(DETAILED_CLASSES)),
       continuedLine(rec),
       neverSuggestedLine(rec),
       probabilityLine(rec),
@@ -230,7 +234,7 @@ function orderHeadline(d: DraftedOrderReview, pairs: DrugInteraction[]): string 
   }
   if (!d.assessed) return `${d.drug}: not assessed by the model`;
   const c = assessedClass(d);
-  return `${d.drug}: ${shortName(c)} ${percent(c.probability!)} likely for this patient${c.aboveThreshold ? '' : ' (below the threshold)'}`;
+  return `${d.drug} (${c.atc3}): ${percent(c.probability!)} likely for this patient${c.aboveThreshold ? '' : ', below the model\'s threshold'}`;
 }
 
 function ordersTally(reviewed: DraftedOrderReview[], pairs: DrugInteraction[]): string {
@@ -285,11 +289,18 @@ function evidenceLine(evidence: EvidenceItem[]): string | undefined {
   return `Why: ${evidence.map((e) => `${e.name} ${signedPoints(e.effect)}`).join('; ')}`;
 }
 
+/** The drugs a suggestion interacts with: two named, the rest counted. */
 function interactionsOf(c: ClassRecommendation, rec: RecommendationResult): string[] {
-  return rec.interactions
+  const all = rec.interactions
     .filter((i) => (i.a.role === 'suggested' && i.a.atc3 === c.atc3) || (i.b.role === 'suggested' && i.b.atc3 === c.atc3))
     .map((i) => (i.a.role === 'suggested' && i.a.atc3 === c.atc3 ? i.b : i.a))
     .map((s) => `${s.drug} (${s.role})`);
+  return all.length > 2 ? [...all.slice(0, 2), `${all.length - 2} more`] : all;
+}
+
+function alsoLikelyLine(rest: ClassRecommendation[]): string | undefined {
+  if (rest.length === 0) return undefined;
+  return `Also above the threshold: ${rest.map((c) => `${shortName(c)} ${percent(c.probability ?? 0)}`).join('; ')}.`;
 }
 
 function continuedLine(rec: RecommendationResult): string | undefined {
