@@ -96,7 +96,7 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
       prefetch: fullPrefetch('alice'), drafts: [draftOrder('draft-1', 'alice', { system: SYSTEM.atc, code: top })],
     })).expect(200));
     expect(suggestedClasses(again)).not.toContain(top);
-    expect(suggestedClasses(again)).toEqual(suggestedClasses(first).slice(1));
+    expect(suggestedClasses(again).sort()).toEqual(suggestedClasses(first).filter((c) => c !== top).sort());
   });
 
   it('warns when drafted classes form an interacting pair of the model\'s DDI matrix, naming both', async () => {
