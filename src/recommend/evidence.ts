@@ -1,5 +1,7 @@
-import type { StudentSample } from '../leader/tensors/student-input.types';
+import { PROFILE_FIELDS, type StudentSample } from '../leader/tensors/student-input.types';
+import { UNKNOWN_PROFILE_VALUE, type Vocabulary } from '../leader/tensors/vocabulary';
 import type { EvidenceItem, EvidenceKind } from './recommendation.types';
+import { whoCase } from './who-names';
 
 /** One occluded input: what was removed from the sample to make a variant. */
 export interface OccludedInput {
@@ -50,4 +52,27 @@ export function evidenceFor(
   });
   items.sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect) || b.effect - a.effect || a.token.localeCompare(b.token));
   return items.slice(0, top);
+}
+
+/**
+ * Token and readable name of an occluded input: a diagnosis or procedure by its title and code, a
+ * past medication class by its WHO name ("Earlier …"), the profile by its values.
+ */
+export function describeOccludedInput(
+  input: OccludedInput, sample: StudentSample, vocab: Vocabulary,
+  names: { codeTitle(token: string): string | undefined; atc3Name(atc3: string): string | undefined },
+): { token: string; name: string } {
+  if (input.kind === 'profile') {
+    const values = PROFILE_FIELDS.map((field, f) => vocab.profileValues(field)[sample.profile[f]]).filter((v) => v && v !== UNKNOWN_PROFILE_VALUE);
+    return { token: 'profile', name: `Patient profile (${values.join(', ') || 'unknown'})` };
+  }
+  const token = vocab.tokens[input.id] ?? `id:${input.id}`;
+  if (input.kind === 'medication') {
+    const atc3 = token.replace(/^atc3:/, '');
+    const name = whoCase(vocab.labelNames[atc3] ?? names.atc3Name(atc3));
+    return { token, name: `Earlier ${name ? `${name} (${atc3})` : `ATC ${atc3}`}` };
+  }
+  const title = names.codeTitle(token);
+  const code = token.replace(/^[a-z0-9]+:/, '');
+  return { token, name: title ? `${title} (${code})` : token };
 }

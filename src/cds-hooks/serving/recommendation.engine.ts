@@ -3,15 +3,14 @@ import type { PatientResources } from '../../fhir/fhir-source.types';
 import type { StudentModel } from '../../inference/student-model';
 import { buildStudentBatch } from '../../leader/tensors/student-batch';
 import { buildStudentSample, withCodedVisits } from '../../leader/tensors/student-sample';
-import { DEFAULT_MAX_VISITS, PROFILE_FIELDS, type StudentSample } from '../../leader/tensors/student-input.types';
+import { DEFAULT_MAX_VISITS } from '../../leader/tensors/student-input.types';
 import { Vocabulary } from '../../leader/tensors/vocabulary';
 import { currentMedications, DEFAULT_CURRENT_MEDICATION_DAYS } from '../../recommend/current-medications';
 import { DdiIndex } from '../../recommend/ddi-index';
-import { evidenceFor, occlusionVariants, type OccludedInput } from '../../recommend/evidence';
+import { describeOccludedInput, evidenceFor, occlusionVariants, type OccludedInput } from '../../recommend/evidence';
 import { lastProductByClass } from '../../recommend/product';
 import { recommend, type DraftedOrder } from '../../recommend/recommend';
 import type { EvidenceItem, RecommendationResult } from '../../recommend/recommendation.types';
-import { whoCase } from '../../recommend/who-names';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
 import type { CdsDraftOrders, CdsHookName } from '../cds-hooks.types';
 import { draftMedications, targetVisitOf } from './current-visit';
@@ -88,7 +87,7 @@ export class RecommendationEngine {
     }));
 
     const manifest = this.model.manifest;
-    const describe = (input: OccludedInput) => this.describeInput(input, sample);
+    const describe = (input: OccludedInput) => describeOccludedInput(input, sample, this.vocab, this.terminology);
     return recommend({
       labels: manifest.labels,
       probs: prediction.probs.subarray(0, labels),
@@ -104,23 +103,6 @@ export class RecommendationEngine {
       neverSuggest: this.extras.neverSuggest,
       ...deceasedAt(resources.patient, Number.isFinite(visitStart) ? visitStart : now.getTime()),
     });
-  }
-
-  /** Token and readable name of an occluded input. */
-  private describeInput(input: OccludedInput, sample: StudentSample): { token: string; name: string } {
-    if (input.kind === 'profile') {
-      const values = PROFILE_FIELDS.map((field, f) => this.vocab.profileValues(field)[sample.profile[f]]).filter((v) => v && v !== '<unk>');
-      return { token: 'profile', name: `Patient profile (${values.join(', ') || 'unknown'})` };
-    }
-    const token = this.vocab.tokens[input.id] ?? `id:${input.id}`;
-    if (input.kind === 'medication') {
-      const atc3 = token.replace(/^atc3:/, '');
-      const name = whoCase(this.model.manifest.labelNames?.[atc3] ?? this.terminology.atc3Name(atc3));
-      return { token, name: `Earlier ${name ? `${name} (${atc3})` : `ATC ${atc3}`}` };
-    }
-    const title = this.terminology.codeTitle(token);
-    const code = token.replace(/^[a-z0-9]+:/, '');
-    return { token, name: title ? `${title} (${code})` : token };
   }
 }
 

@@ -13,6 +13,8 @@ import {
 } from '../../training/evaluate';
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
 import { DEFAULT_ROUNDS } from '../../training/metrics';
+import { explainSamples, formatExplanations } from '../../training/explain';
+import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
 
 export interface EvaluateCommandOptions {
@@ -26,6 +28,8 @@ export interface EvaluateCommandOptions {
   teacher?: string;
   teacherFeatures?: string;
   recordMetrics?: boolean;
+  /** Occlusion evidence for the first N samples of the split (`true`: 3). */
+  explain?: number | true;
 }
 
 async function loadModel(dir: string): Promise<StudentModel> {
@@ -61,7 +65,11 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions): Promise<
       if (e instanceof VocabularyMismatchError || e instanceof RangeError) throw new CliError(e.message);
       throw e;
     }
-    process.stdout.write(opts.json ? `${JSON.stringify(evaluationJson(result), null, 2)}\n` : `${formatEvaluationTable(result)}\n`);
+    const explainCount = opts.explain === true ? 3 : opts.explain;
+    const explained = explainCount ? await explainSamples(model, dataset.samples.filter((s) => s.split === opts.split).slice(0, explainCount), await Terminology.load()) : undefined;
+    process.stdout.write(opts.json
+      ? `${JSON.stringify({ ...evaluationJson(result), ...(explained ? { explanations: explained } : {}) }, null, 2)}\n`
+      : `${formatEvaluationTable(result)}\n${explained ? `${formatExplanations(explained)}\n` : ''}`);
     if (opts.recordMetrics) progress.info(`wrote the metrics block (student + baselines, split ${opts.split}) to ${await recordMetricsInManifest(opts.model, result)}`);
     return result;
   } finally {
@@ -91,6 +99,11 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 0) throw new CliError(`--seed must be a non-negative integer (got "${v}")`);
       return n;
     }, DEFAULT_ROUNDS.seed)
+    .option('--explain [n]', 'also print occlusion evidence (top 3 inputs per likely class) for the first n samples of the split (default 3)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--explain must be a positive integer (got "${v}")`);
+      return n;
+    })
     .option('--record-metrics', "write these metrics and the baselines' into the model's manifest.json (metrics block)")
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')
