@@ -10,27 +10,37 @@ export interface OccludedInput {
   id: number;
 }
 
+/** Inputs occluded per sample at most (each is one more row in the batch): bounds the evidence cost for long histories. */
+export const DEFAULT_MAX_OCCLUSIONS = 48;
+
 /**
  * The occlusion variants of one student sample: for each distinct diagnosis, procedure and past
  * medication class id, the sample with that id removed from every visit of the window; and the
- * sample with the whole profile unknown (all 0). Run `[sample, ...variants]` as one batch.
+ * sample with the whole profile unknown (all 0). Run `[sample, ...variants]` as one batch. With
+ * more than `maxInputs` inputs, the profile and the most recent ones are kept (an input's recency is
+ * the last window visit it appears in; ties: diagnoses, procedures, medications, then by id).
  */
-export function occlusionVariants(sample: StudentSample): { inputs: OccludedInput[]; variants: StudentSample[] } {
+export function occlusionVariants(sample: StudentSample, maxInputs = DEFAULT_MAX_OCCLUSIONS): { inputs: OccludedInput[]; variants: StudentSample[]; total: number } {
+  const candidates: (OccludedInput & { field?: 'diag' | 'proc' | 'med'; last: number })[] = [];
+  if (sample.profile.some((p) => p !== 0)) candidates.push({ kind: 'profile', id: -1, last: Infinity });
+  const sets: [EvidenceKind, 'diag' | 'proc' | 'med'][] = [['diagnosis', 'diag'], ['procedure', 'proc'], ['medication', 'med']];
+  const order = (k: EvidenceKind) => ['profile', 'diagnosis', 'procedure', 'medication'].indexOf(k);
+  for (const [kind, field] of sets) {
+    const last = new Map<number, number>();
+    sample[field].forEach((visit, v) => { for (const id of visit) last.set(id, v); });
+    for (const [id, v] of last) candidates.push({ kind, id, field, last: v });
+  }
+  candidates.sort((a, b) => b.last - a.last || order(a.kind) - order(b.kind) || a.id - b.id);
+  const kept = candidates.slice(0, Math.max(0, maxInputs));
   const inputs: OccludedInput[] = [];
   const variants: StudentSample[] = [];
-  const sets: [EvidenceKind, 'diag' | 'proc' | 'med'][] = [['diagnosis', 'diag'], ['procedure', 'proc'], ['medication', 'med']];
-  for (const [kind, field] of sets) {
-    const ids = [...new Set(sample[field].flat())].sort((a, b) => a - b);
-    for (const id of ids) {
-      inputs.push({ kind, id });
-      variants.push({ ...sample, [field]: sample[field].map((visit) => visit.filter((x) => x !== id)) });
-    }
+  for (const c of kept) {
+    inputs.push({ kind: c.kind, id: c.id });
+    variants.push(c.field
+      ? { ...sample, [c.field]: sample[c.field].map((visit) => visit.filter((x) => x !== c.id)) }
+      : { ...sample, profile: sample.profile.map(() => 0) });
   }
-  if (sample.profile.some((p) => p !== 0)) {
-    inputs.push({ kind: 'profile', id: -1 });
-    variants.push({ ...sample, profile: sample.profile.map(() => 0) });
-  }
-  return { inputs, variants };
+  return { inputs, variants, total: candidates.length };
 }
 
 /**

@@ -101,11 +101,13 @@ describe('evidence by occlusion', () => {
   it('makes one variant per distinct diagnosis, procedure, past medication and the profile; ranks by |effect|', () => {
     const sample = { diag: [[5, 6], [5]], proc: [[], [9]], med: [[], [2]], profile: [1, 0] };
     const { inputs, variants } = occlusionVariants(sample);
-    expect(inputs.map((i) => `${i.kind}:${i.id}`)).toEqual(['diagnosis:5', 'diagnosis:6', 'procedure:9', 'medication:2', 'profile:-1']);
-    expect(variants[0].diag).toEqual([[6], []]);
-    expect(variants[4].profile).toEqual([0, 0]);
+    // The profile first, then the most recent inputs.
+    expect(inputs.map((i) => `${i.kind}:${i.id}`)).toEqual(['profile:-1', 'diagnosis:5', 'procedure:9', 'medication:2', 'diagnosis:6']);
+    expect(variants[0].profile).toEqual([0, 0]);
+    expect(variants[1].diag).toEqual([[6], []]);
+    expect(occlusionVariants(sample, 2)).toMatchObject({ inputs: [{ kind: 'profile' }, { kind: 'diagnosis', id: 5 }], total: 5 });
     // 2 labels; base row then one row per variant. Label 1: removing diagnosis 6 drops it by 0.4.
-    const probs = [0.5, 0.9, 0.5, 0.85, 0.5, 0.5, 0.5, 0.95, 0.5, 0.9, 0.5, 0.88];
+    const probs = [0.5, 0.9, 0.5, 0.9, 0.5, 0.85, 0.5, 0.95, 0.5, 0.9, 0.5, 0.5];
     const ev = evidenceFor(probs, 2, 1, inputs, (i) => ({ token: `t${i.id}`, name: `n${i.id}` }));
     expect(ev.map((e) => [e.token, Number(e.effect.toFixed(2))])).toEqual([['t6', 0.4], ['t5', 0.05], ['t9', -0.05]]);
   });

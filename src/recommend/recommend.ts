@@ -29,6 +29,7 @@ export interface RecommendInput {
   drafts: DraftedOrder[];
   /** Evidence of a label index (occlusion); absent → no evidence. */
   evidence?: (labelIndex: number) => EvidenceItem[];
+  evidenceInputs?: { occluded: number; total: number };
   patientProducts: ReadonlyMap<string, ProductUse>;
   /** The model folder's training product list; undefined when the folder has none. */
   trainingProducts?: TrainingProducts;
@@ -88,7 +89,16 @@ export function recommend(input: RecommendInput): RecommendationResult {
   });
 
   const draftedSides: InteractionSide[] = input.drafts.flatMap((d) => unique(d.atc3).map((atc3) => side(atc3, d.drug, 'drafted', d.orderRef)));
-  const currentSides: InteractionSide[] = input.current.flatMap((m) => unique(m.atc3).map((atc3) => ({ ...side(atc3, m.drug, 'current'), ...(m.ended ? { ended: m.ended } : {}) })));
+  // One side per current drug and class (a drug ordered at every admission is one medication); the still-active entry wins.
+  const currentByKey = new Map<string, InteractionSide>();
+  for (const m of input.current) {
+    for (const atc3 of unique(m.atc3)) {
+      const key = `${m.drug}|${atc3}`;
+      const seen = currentByKey.get(key);
+      if (!seen || (seen.ended && (!m.ended || m.ended > seen.ended))) currentByKey.set(key, { ...side(atc3, m.drug, 'current'), ...(m.ended ? { ended: m.ended } : {}) });
+    }
+  }
+  const currentSides = [...currentByKey.values()];
   const suggestionSides: InteractionSide[] = suggestions.map((c) => side(c.atc3, c.product?.coding.display ?? c.name ?? `ATC ${c.atc3}`, 'suggested'));
   const atTheOrder = new Set(input.drafts.filter((d) => d.atTheOrder).map((d) => d.orderRef));
   const interactions = new Map<string, DrugInteraction>();
@@ -114,6 +124,7 @@ export function recommend(input: RecommendInput): RecommendationResult {
     threshold, priorVisits: input.priorVisits,
     ...(input.deceased ? { deceased: input.deceased } : {}),
     classes, suggestions, continued, neverSuggested: never, drafted, current: input.current, interactions: ranked,
+    ...(input.evidenceInputs ? { evidenceInputs: input.evidenceInputs } : {}),
     productSource: input.trainingProducts ? 'patient-history-and-training' : 'patient-history-only',
     neverSuggestPrefixes: [...input.neverSuggest],
   };

@@ -123,6 +123,8 @@ export interface RecommendationResult {
   current: CurrentMedication[];
   /** Ranked: at the order first, then other drafts, suggestions, current × current; within each, pairs with a still-active medication first. */
   interactions: DrugInteraction[];
+  /** Inputs occluded for the evidence, of all the patient's inputs (the most recent are kept); absent without evidence. */
+  evidenceInputs?: { occluded: number; total: number };
   /** Where suggestion products come from (the model folder may lack a training product list). */
   productSource: 'patient-history-and-training' | 'patient-history-only';
   /** The never-suggest ATC prefixes applied. */

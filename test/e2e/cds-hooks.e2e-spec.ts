@@ -82,9 +82,12 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     }
     const page = await request(suggested!.source.url!).get('').expect(200);
     expect(page.headers['content-type']).toContain('text/html');
-    for (const heading of ['Provenance', 'Data', 'Metrics', 'Threshold', 'Limits']) expect(page.text).toContain(`<h2>${heading}</h2>`);
+    for (const heading of ['Provenance', 'Population', 'Data', 'Metrics', 'Threshold', 'Limits', 'Evidence']) expect(page.text).toContain(`<h2>${heading}</h2>`);
     const json = await request(t.url).get(`/models/${model.manifest.name}?format=json`).expect(200);
     expect(json.body.threshold.value).toBe(model.manifest.threshold);
+    expect(json.body.evidence).toContain('not a cause');
+    expect(json.body.population).toContain('inpatients');
+    if (model.manifest.teacher === null) expect(json.body.provenance.method).toContain('no LLM teacher');
     await request(t.url).get('/models/no-such-model').expect(404);
   });
 

@@ -327,7 +327,9 @@ function productLine(rec: RecommendationResult, oneClick: number): string {
 }
 
 function probabilityLine(rec: RecommendationResult): string {
-  return `Percentages are the model's probability that this class is ordered at this visit for a patient with this history; classes above ${percent(rec.threshold)} (chosen on validation data) count as likely. "Why" lists the patient's inputs whose removal changes that probability most (points = percentage points): an association in the model, not a cause.`;
+  const e = rec.evidenceInputs;
+  const coverage = e && e.occluded < e.total ? ` "Why" weighed the ${e.occluded} most recent of the patient's ${e.total} inputs.` : '';
+  return `Percentages are the model's probability that this class is ordered at this visit for a patient with this history; classes above ${percent(rec.threshold)} (chosen on validation data) count as likely. "Why" lists the patient's inputs whose removal changes that probability most (points = percentage points): an association in the model, not a cause.${coverage}`;
 }
 
 function historyLine(rec: RecommendationResult): string | undefined {

@@ -5,6 +5,7 @@ import type { ProductUse } from '../../recommend/product';
 import type { ProductCoding } from '../../recommend/recommendation.types';
 import { SYSTEM } from '../../terminology/code-systems';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
+import type { PatientTimeline } from '../../timeline/timeline.types';
 import { medicationConceptResolver } from './current-visit';
 
 /** Requests that never happened: neither current nor a product the patient received. */
@@ -22,15 +23,18 @@ export interface MedicationHistory {
  * The patient's medication history from MedicationRequests (not drafts) and MedicationStatements,
  * classed to ATC3 through the same terminology as the timeline.
  */
-export function medicationHistory(resources: PatientResources, statements: MedicationStatement[], terminology: TerminologyLookup): MedicationHistory {
+export function medicationHistory(resources: PatientResources, statements: MedicationStatement[], terminology: TerminologyLookup, timeline?: PatientTimeline): MedicationHistory {
   const conceptOf = medicationConceptResolver(resources.medications);
+  // The timeline has already classed every request: reuse its classes rather than class them again.
+  const classed = new Map<string, string[]>();
+  for (const v of timeline?.visits ?? []) for (const m of v.medications) classed.set(m.requestRef, m.atc3);
   const uses: MedicationUse[] = [];
   const products: ProductUse[] = [];
-  const add = (concept: CodeableConcept | undefined, source: MedicationUse['source'], status: string, start: string | undefined, end: string | undefined) => {
+  const add = (concept: CodeableConcept | undefined, source: MedicationUse['source'], status: string, start: string | undefined, end: string | undefined, ref?: string) => {
     const codings = concept?.coding ?? [];
     const drug = drugName(concept);
     if (codings.length === 0 && !drug) return;
-    const atc3 = terminology.medicationAtc3(codings, drug);
+    const atc3 = (ref !== undefined ? classed.get(ref) : undefined) ?? terminology.medicationAtc3(codings, drug);
     uses.push({ drug: drug ?? 'unnamed medication', atc3, source, status, ...(start ? { start } : {}), ...(end ? { end } : {}) });
     const coding = productCoding(codings, drug);
     if (coding && atc3.length > 0) products.push({ atc3, coding, ...(start ? { date: start } : {}) });
@@ -38,7 +42,7 @@ export function medicationHistory(resources: PatientResources, statements: Medic
   for (const mr of resources.medicationRequests) {
     const status = mr.status ?? 'unknown';
     if (VOID_STATUS.has(status)) continue;
-    add(conceptOf(mr), 'MedicationRequest', status, mr.authoredOn ?? mr.dispenseRequest?.validityPeriod?.start, requestEnd(mr));
+    add(conceptOf(mr), 'MedicationRequest', status, mr.authoredOn ?? mr.dispenseRequest?.validityPeriod?.start, requestEnd(mr), mr.id ? `MedicationRequest/${mr.id}` : undefined);
   }
   for (const ms of statements) {
     const status = ms.status ?? 'unknown';

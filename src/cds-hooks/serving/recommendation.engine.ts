@@ -36,6 +36,8 @@ export interface EngineOptions {
   currentMedicationDays?: number;
   /** Evidence items per class. */
   evidenceTop?: number;
+  /** Inputs occluded at most (one batch row each); default DEFAULT_MAX_OCCLUSIONS. */
+  maxOcclusions?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export class RecommendationEngine {
     const window = withCodedVisits(target.timeline, target.index);
     const sample = buildStudentSample(window.timeline, window.targetVisitIndex, this.vocab, this.maxVisits);
     const withEvidence = req.evidence !== false;
-    const occluded = withEvidence ? occlusionVariants(sample) : { inputs: [], variants: [] };
+    const occluded = withEvidence ? occlusionVariants(sample, this.options.maxOcclusions) : { inputs: [], variants: [], total: 0 };
     const prediction = await this.model.predict(buildStudentBatch([sample, ...occluded.variants]));
     const labels = prediction.labels;
 
@@ -76,7 +78,7 @@ export class RecommendationEngine {
     const visitStart = Date.parse(visit.start ?? '');
     const visitEnd = Date.parse(visit.end ?? visit.start ?? '');
     const asOf = new Date(Math.max(now.getTime(), Number.isFinite(visitEnd) ? visitEnd : -Infinity));
-    const history = medicationHistory(resources, req.medicationStatements, this.terminology);
+    const history = medicationHistory(resources, req.medicationStatements, this.terminology, timeline);
     const current = currentMedications(history.uses, asOf, this.options.currentMedicationDays ?? DEFAULT_CURRENT_MEDICATION_DAYS);
 
     const contextRefs = new Set(drafts.medications.map((m) => m.requestRef));
@@ -97,7 +99,10 @@ export class RecommendationEngine {
       priorVisits: window.targetVisitIndex,
       current,
       drafts: draftedOrders,
-      ...(withEvidence ? { evidence: (label: number): EvidenceItem[] => evidenceFor(prediction.probs, labels, label, occluded.inputs, describe, this.options.evidenceTop ?? 3) } : {}),
+      ...(withEvidence ? {
+        evidence: (label: number): EvidenceItem[] => evidenceFor(prediction.probs, labels, label, occluded.inputs, describe, this.options.evidenceTop ?? 3),
+        evidenceInputs: { occluded: occluded.inputs.length, total: occluded.total },
+      } : {}),
       patientProducts: lastProductByClass(history.products),
       ...(this.extras.trainingProducts ? { trainingProducts: this.extras.trainingProducts } : {}),
       neverSuggest: this.extras.neverSuggest,
