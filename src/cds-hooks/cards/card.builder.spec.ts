@@ -56,7 +56,8 @@ describe(buildCards.name, () => {
     expect(view.map((c) => c.indicator)).toEqual(['info']);
     const aspirin = { ...warfarin, drug: 'Ibuprofen 400 MG', atc3: ['M01A'] };
     const both = buildCards(recommend({ ...base, current: [warfarin, aspirin] }), { ...ctx, hook: 'patient-view' });
-    expect(both.map((c) => c.indicator)).toEqual(['info', 'warning']);
+    expect(both.map((c) => c.summary.split(':')[0])).toEqual(['Likely new medication classes this visit', 'Current medications, possible interaction']);
+    expect(both[1].indicator).toBe('info');
   });
 
   it('a deceased patient gets one card and no suggestions', () => {

@@ -90,7 +90,7 @@ function deceasedCard(rec: RecommendationResult, ctx: CardContext): CdsCard {
 }
 
 function suggestionCard(rec: RecommendationResult, ctx: CardContext, issued: IssuedSuggestion[]): CdsCard {
-  const named = rec.suggestions.slice(0, SUMMARY_NAMES).map(shortName);
+  const named = rec.suggestions.slice(0, SUMMARY_NAMES).map(orderName);
   const more = rec.suggestions.length - named.length;
   const oneClick = rec.suggestions.filter((c) => c.product).slice(0, MAX_SUGGESTIONS);
   const suggestions = oneClick.map((c) => createSuggestion(c, rec, ctx, issued));
@@ -168,12 +168,13 @@ function interactionCard(pairs: DrugInteraction[], ctx: CardContext, about: 'ord
   const more = pairs.length - 1;
   return {
     uuid: ctx.newUuid(),
-    summary: fitSummary(`Possible interaction: ${sideShort(first.a)} with ${sideShort(first.b)}${more > 0 ? ` (+${more} more)` : ''}`),
+    summary: fitSummary(`${about === 'order' ? 'Possible interaction' : 'Current medications, possible interaction'}: ${sideShort(first.a)} with ${sideShort(first.b)}${more > 0 ? ` (+${more} more)` : ''}`),
     detail: detailOf([
       interactionList(pairs, about === 'order' ? 'the drafted orders' : 'the current medications'),
-      about === 'order' ? 'Review the specific drugs and doses before signing.' : 'Review the combination at the next prescription.',
+      about === 'order' ? 'Review the specific drugs and doses before signing.' : 'The patient already takes these; review the combination at the next prescription.',
     ]),
-    indicator: 'warning',
+    // Nothing is being ordered in patient-view: known combinations inform, they do not warn.
+    indicator: about === 'order' ? 'warning' : 'info',
     source: ctx.source,
     overrideReasons: INTERACTION_OVERRIDE_REASONS,
   };
@@ -254,8 +255,11 @@ function orderDetail(d: DraftedOrderReview, pairs: DrugInteraction[], rec: Recom
   if (!d.assessed) return `**${d.drug}**: not assessed — ${d.classes.map(describe).join(', ')} is outside the classes the model predicts.`;
   const c = assessedClass(d);
   const mine = pairs.filter((p) => p.a.orderRef === d.orderRef || p.b.orderRef === d.orderRef);
+  const taking = rec.current.filter((m) => m.atc3.includes(c.atc3)).map((m) => m.drug);
   return detailOf([
     `**${d.drug}** — ${describe(c)}: ${percent(c.probability!)} for this patient (${c.aboveThreshold ? 'above' : 'below'} the model's ${percent(rec.threshold)} threshold).`,
+    taking.length > 0 ? `The patient already takes ${[...new Set(taking)].slice(0, 2).join(', ')} of this class: this order continues it.` : undefined,
+    c.aboveThreshold ? undefined : 'A low probability means the class is seldom ordered in admissions like this one in the training data; it is not a contraindication.',
     evidenceLine(c.evidence),
     mine.length > 0 ? `Interacts with ${mine.map((p) => (p.a.orderRef === d.orderRef ? p.b : p.a)).map((s) => `${s.drug} (${s.role})`).join(', ')}.` : undefined,
   ]).replace(/\n\n/g, '\n');
@@ -352,6 +356,11 @@ function detailOf(lines: (string | undefined)[]): string {
 
 function describe(c: ClassRecommendation): string {
   return c.name ? `${c.name} (ATC ${c.atc3})` : `ATC ${c.atc3}`;
+}
+
+/** A suggestion as the order it proposes: "Famotidine (A02B)", or the class when it has no product. */
+function orderName(c: ClassRecommendation): string {
+  return c.product?.coding.display ? `${c.product.coding.display} (${c.atc3})` : shortName(c);
 }
 
 function shortName(c: ClassRecommendation): string {
