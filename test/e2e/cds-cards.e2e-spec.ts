@@ -84,6 +84,21 @@ describe('cards a clinician can act on (e2e)', () => {
     expect(unclassed[0].summary).toBe('Zyzzyx compound: not assessed by the model');
   });
 
+  it('MedicationStatements count as current medications; the key is optional (absent, no fhirServer: still 200)', async () => {
+    const prefetch = fullPrefetch('alice');
+    const statement = {
+      resourceType: 'MedicationStatement', id: 'ms-1', status: 'active', subject: { reference: 'Patient/alice' }, effectiveDateTime: '2019-01-01',
+      medicationCodeableConcept: { coding: [{ system: SYSTEM.rxnorm, code: '855332', display: 'Warfarin Sodium 5 MG Oral Tablet' }] },
+    };
+    const withStatement = cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(hookRequest('order-select', 'alice', {
+      prefetch: { ...prefetch, medicationStatements: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: statement }] } }, drafts: [naproxen],
+    })).expect(200));
+    expect(withStatement[0].summary).toMatch(/^Possible interaction: Naproxen 500 MG Oral Tablet \(drafted\) with Warfarin Sodium 5 MG Oral Tablet \(current\)/);
+    const { medicationStatements: _omitted, ...without } = prefetch;
+    void _omitted;
+    cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(hookRequest('order-select', 'alice', { prefetch: without })).expect(200));
+  });
+
   it('a deceased patient gets no suggestions', async () => {
     const prefetch = fullPrefetch('alice');
     prefetch.patient = { ...prefetch.patient, deceasedBoolean: true } as unknown as Resource;

@@ -198,7 +198,7 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     await runDemoRequestCommand({ patient: 'alice', fhir, hook: 'order-select', url: t.url }, (text) => { body += text; }, (text) => notes.push(text));
     const demo = JSON.parse(body);
     expect(demo).toMatchObject({ hook: 'order-select', context: { patientId: 'alice' } });
-    expect(Object.keys(demo.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'patient', 'procedures']);
+    expect(Object.keys(demo.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'medicationStatements', 'patient', 'procedures']);
     expect(demo.context.draftOrders.resourceType).toBe('Bundle');
     expect(notes.join('')).toContain(`/cds-services/${SELECT}`);
     const cards = cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(demo).expect(200));
