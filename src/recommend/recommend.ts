@@ -54,7 +54,11 @@ export function recommend(input: RecommendInput): RecommendationResult {
   const draftDrugs = new Map<string, string[]>();
   for (const d of input.drafts) for (const c of d.atc3) draftDrugs.set(c, [...(draftDrugs.get(c) ?? []), d.drug]);
   const neverSuggest = (atc3: string) => input.neverSuggest.some((p) => p !== '' && atc3.startsWith(p));
-  const nameOf = (atc3: string) => whoCase(input.className(atc3));
+  const names = new Map<string, string | undefined>();
+  const nameOf = (atc3: string): string | undefined => {
+    if (!names.has(atc3)) names.set(atc3, whoCase(input.className(atc3)));
+    return names.get(atc3);
+  };
 
   const classOf = (atc3: string, index: number | undefined): ClassRecommendation => {
     const probability = index === undefined ? undefined : probs[index];
@@ -77,7 +81,7 @@ export function recommend(input: RecommendInput): RecommendationResult {
   const indexOf = new Map(labels.map((l, i) => [l, i]));
   const classes = labels.map((atc3, i) => classOf(atc3, i));
   for (const atc3 of [...draftedClasses].sort()) if (!indexOf.has(atc3)) classes.push(classOf(atc3, undefined));
-  classes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || a.atc3.localeCompare(b.atc3));
+  classes.sort((a, b) => (b.probability ?? -1) - (a.probability ?? -1) || compare(a.atc3, b.atc3));
   const byCode = new Map(classes.map((c) => [c.atc3, c]));
 
   const suggestions = classes.filter((c) => c.suggested);
@@ -101,24 +105,39 @@ export function recommend(input: RecommendInput): RecommendationResult {
   const currentSides = [...currentByKey.values()];
   const suggestionSides: InteractionSide[] = suggestions.map((c) => side(c.atc3, c.product?.coding.display ?? c.name ?? `ATC ${c.atc3}`, 'suggested'));
   const atTheOrder = new Set(input.drafts.filter((d) => d.atTheOrder).map((d) => d.orderRef));
-  const interactions = new Map<string, DrugInteraction>();
+  const interactions = new Map<number, DrugInteraction>();
+  const sideId = new Map<InteractionSide, number>();
+  for (const x of [...draftedSides, ...currentSides, ...suggestionSides]) sideId.set(x, sideId.size);
+  const n = sideId.size;
+  // Class pairs are checked once per pair of classes present, then expanded to the drugs of each class.
+  const byClass = (sides: InteractionSide[]) => {
+    const m = new Map<string, InteractionSide[]>();
+    for (const x of sides) m.set(x.atc3, [...(m.get(x.atc3) ?? []), x]);
+    return m;
+  };
   const check = (xs: InteractionSide[], ys: InteractionSide[]) => {
-    for (const a of xs) {
-      for (const b of ys) {
-        if (a === b || (a.orderRef !== undefined && a.orderRef === b.orderRef) || (a.role === b.role && a.drug === b.drug)) continue;
-        if (!ddi.has(a.atc3, b.atc3)) continue;
-        const key = [sideKey(a), sideKey(b)].sort().join('\u0000');
-        if (interactions.has(key)) continue;
-        const [first, second] = rank(a) <= rank(b) ? [a, b] : [b, a];
-        const involvesOrder = atTheOrder.has(a.orderRef ?? '') || atTheOrder.has(b.orderRef ?? '');
-        interactions.set(key, { a: first, b: second, atTheOrder: involvesOrder && a.role !== 'suggested' && b.role !== 'suggested' });
+    const ysByClass = byClass(ys);
+    for (const [ca, as] of byClass(xs)) {
+      for (const [cb, bs] of ysByClass) {
+        if (!ddi.has(ca, cb)) continue;
+        for (const a of as) {
+          for (const b of bs) {
+            if ((a.orderRef !== undefined && a.orderRef === b.orderRef) || (a.role === b.role && a.drug === b.drug)) continue;
+            const [i, j] = [sideId.get(a)!, sideId.get(b)!];
+            const key = i < j ? i * n + j : j * n + i;
+            if (interactions.has(key)) continue;
+            const [first, second] = rank(a) <= rank(b) ? [a, b] : [b, a];
+            const involvesOrder = atTheOrder.has(a.orderRef ?? '') || atTheOrder.has(b.orderRef ?? '');
+            interactions.set(key, { a: first, b: second, atTheOrder: involvesOrder && a.role !== 'suggested' && b.role !== 'suggested' });
+          }
+        }
       }
     }
   };
   check(draftedSides, [...draftedSides, ...currentSides]);
   check(suggestionSides, [...currentSides, ...draftedSides]);
   check(currentSides, currentSides);
-  const ranked = [...interactions.values()].sort((x, y) => pairRank(x) - pairRank(y) || endedSides(x) - endedSides(y) || pairName(x).localeCompare(pairName(y)));
+  const ranked = [...interactions.values()].sort((x, y) => pairRank(x) - pairRank(y) || endedSides(x) - endedSides(y) || compare(pairName(x), pairName(y)));
 
   return {
     threshold, priorVisits: input.priorVisits,
@@ -139,9 +158,6 @@ const ROLE_RANK = { drafted: 0, suggested: 1, current: 2 } as const;
 function rank(s: InteractionSide): number {
   return ROLE_RANK[s.role];
 }
-function sideKey(s: InteractionSide): string {
-  return `${s.role}|${s.orderRef ?? ''}|${s.drug}|${s.atc3}`;
-}
 /** At the order first, then other drafted pairs, then suggestions, then current × current. */
 function pairRank(i: DrugInteraction): number {
   if (i.atTheOrder) return 0;
@@ -155,6 +171,10 @@ function endedSides(i: DrugInteraction): number {
 }
 function pairName(i: DrugInteraction): string {
   return `${i.a.drug}|${i.b.drug}|${i.a.atc3}|${i.b.atc3}`;
+}
+/** Code-point order: deterministic and cheap (localeCompare is neither needed nor fast for codes). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 function unique<T>(xs: T[]): T[] {
   return [...new Set(xs)];
