@@ -20,6 +20,9 @@ import { buildDemoRequest } from '../src/cds-hooks/demo/demo-request.builder';
 import { CdsRequestPipe } from '../src/cds-hooks/dto/cds-request.pipe';
 import { PrefetchResolver } from '../src/cds-hooks/prefetch/prefetch.resolver';
 import { draftMedications, targetVisitOf } from '../src/cds-hooks/serving/current-visit';
+import { loadModelExtras } from '../src/cds-hooks/serving/model-extras';
+import { RecommendationEngine } from '../src/cds-hooks/serving/recommendation.engine';
+import { occlusionVariants } from '../src/recommend/evidence';
 import type { CdsRequest } from '../src/cds-hooks/cds-hooks.types';
 import { createLogger } from '../src/common/logger';
 import { loadAppConfig, repoRoot } from '../src/config/app-config';
@@ -33,7 +36,7 @@ import { Vocabulary } from '../src/leader/tensors/vocabulary';
 import { DdiIndex } from '../src/recommend/ddi-index';
 import { recommend } from '../src/recommend/recommend';
 import { Terminology } from '../src/terminology/terminology';
-import { buildTimeline } from '../src/timeline/timeline';
+import { buildTimeline, timelineStages } from '../src/timeline/timeline';
 
 const SERVICE = 'leader-medications-order-select';
 const CONNECTIONS = [1, 8];
@@ -138,13 +141,23 @@ async function phaseSplit(bp: BenchPatient, model: StudentModel, terminology: Te
     ['predict (ORT)', await medianMs(runs, () => batch, (b) => model.predict(b))],
     ['recommend + cards + JSON', await medianMs(runs, () => prediction, (p) => JSON.stringify({
       cards: buildCards(recommend({
-        labels: model.manifest.labels, probs: p.probs, threshold: model.manifest.threshold, orderedAtc3: target.orderedAtc3, draftedAtc3: target.draftedAtc3,
+        labels: model.manifest.labels, probs: p.probs, threshold: model.manifest.threshold, current: [], patientProducts: new Map(), neverSuggest: [],
+        drafts: target.draftedAtc3.map((atc3) => ({ orderRef: 'MedicationRequest/bench', drug: atc3, atc3: [atc3], atTheOrder: true })),
         ddi, className: (atc3) => model.manifest.labelNames?.[atc3] ?? terminology.atc3Name(atc3), priorVisits: window.targetVisitIndex,
       }), { hook: 'order-select', patientId: bp.request.context.patientId, source: { label: 'bench', url: 'http://127.0.0.1/models/bench' }, newUuid: () => 'uuid' }),
     }))],
   ];
   const sum = phases.reduce((s, [, ms]) => s + ms, 0);
-  return `  phases (median ms, no HTTP): ${phases.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(' · ')} · sum ${sum.toFixed(2)}`;
+  const engine = new RecommendationEngine(model, terminology, timelineStages, loadModelExtras(model.dir, model.manifest));
+  const engineMs = (evidence: boolean) => medianMs(runs, resolved, ({ request, resolved: r }) => engine.recommend({
+    hook: 'order-select', resources: r.resources, medicationStatements: r.medicationStatements, draftOrders: request.context.draftOrders,
+    ...(request.context.encounterId ? { encounterId: request.context.encounterId } : {}), selections: request.context.selections, evidence,
+  }, new Date()));
+  const without = await engineMs(false);
+  const withEvidence = await engineMs(true);
+  const variants = occlusionVariants(buildStudentSample(window.timeline, window.targetVisitIndex, vocab, maxVisits)).variants.length;
+  return `  phases (median ms, no HTTP): ${phases.map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(' · ')} · sum ${sum.toFixed(2)}\n`
+    + `  order-select recommendation (median ms, no HTTP, from the resolved prefetch): without evidence ${without.toFixed(2)} · with evidence ${withEvidence.toFixed(2)} (${variants} occlusion variants in one batch) · ratio ${(withEvidence / without).toFixed(2)}`;
 }
 
 export async function runCdsHooksBench(): Promise<void> {

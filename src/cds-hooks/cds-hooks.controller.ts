@@ -50,7 +50,7 @@ export class CdsHooksController {
       throw new PayloadTooLargeException(`feedback holds ${items} items; at most ${this.config.feedbackMaxItems} per post (CDS_FEEDBACK_MAX_ITEMS)`);
     }
     const body = (await FEEDBACK_VALIDATION.transform(raw, { type: 'body', metatype: CdsFeedbackDto })) as CdsFeedbackDto;
-    return this.feedbackStore.append(id, body.feedback);
+    return this.feedbackStore.append(id, body.feedback.map((item) => this.service.issued.describe(item)));
   }
 
   @Get(':id/feedback/summary')

@@ -3,33 +3,29 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
 import { operationOutcome } from '../common/operation-outcome';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { StudentModel } from '../inference/student-model';
-import { buildStudentBatch } from '../leader/tensors/student-batch';
-import { buildStudentSample, withCodedVisits } from '../leader/tensors/student-sample';
-import { DEFAULT_MAX_VISITS } from '../leader/tensors/student-input.types';
-import { Vocabulary } from '../leader/tensors/vocabulary';
-import { DdiIndex } from '../recommend/ddi-index';
-import { recommend } from '../recommend/recommend';
 import type { TerminologyLookup } from '../terminology/terminology.types';
-import { buildCards } from './cards/card.builder';
+import { buildCards, type IssuedSuggestion } from './cards/card.builder';
 import type { CdsRequest, CdsResponse } from './cds-hooks.types';
 import { CdsServicesRegistry, DEFAULT_PREFETCH } from './cds-services.registry';
 import { PrefetchInvalidError, PrefetchResolver, PrefetchTooLargeError, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
-import { draftMedications, targetVisitOf } from './serving/current-visit';
-import { runYielding, TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
+import { IssuedSuggestions } from './serving/issued-suggestions';
+import { loadModelExtras, PRODUCTS_FILE } from './serving/model-extras';
+import { RecommendationEngine } from './serving/recommendation.engine';
+import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
 import { TimelineLimitError, TimelineLimits } from '../timeline/timeline';
-import { APP_CONFIG } from '../config/config.module';
-import type { AppConfig } from '../config/app-config';
 
 /**
- * One service call: prefetch → PatientResources (+ draft orders) → timeline → target visit →
- * student sample → StudentModel.predict (batch of 1) → recommendation → cards.
+ * One service call: prefetch → PatientResources (+ draft orders) → RecommendationEngine (timeline,
+ * target visit, student sample and its occlusion variants in one batch, recommendation) → cards.
  */
 @Injectable()
 export class CdsHooksService {
-  private readonly vocab: Vocabulary;
-  private readonly ddi: DdiIndex;
-  private readonly maxVisits: number;
+  private readonly engine: RecommendationEngine;
+  /** One-click suggestions issued, so feedback can name the class and product. */
+  readonly issued = new IssuedSuggestions();
 
   constructor(
     private readonly registry: CdsServicesRegistry,
@@ -38,11 +34,14 @@ export class CdsHooksService {
     @Inject(TERMINOLOGY) private readonly terminology: TerminologyLookup,
     @Inject(TIMELINE_BUILDER) private readonly buildTimeline: TimelineBuilder,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.vocab = Vocabulary.fromJSON(model.vocab, `${model.dir}/vocab.json`);
-    this.ddi = DdiIndex.fromIndexPairs(model.ddi.labels, model.ddi.pairs);
-    this.maxVisits = model.manifest.io?.maxVisits ?? DEFAULT_MAX_VISITS;
+    const extras = loadModelExtras(model.dir, model.manifest);
+    if (!extras.trainingProducts) logger.warn({ modelDir: model.dir }, `model folder has no ${PRODUCTS_FILE}: suggestion products come from the patient's history only (retrain with \`leader train\` to add it)`);
+    this.engine = new RecommendationEngine(model, terminology, buildTimeline, extras, {
+      currentMedicationDays: config.currentMedicationDays,
+      timelineLimits: { maxVisits: config.maxVisits, maxCodesPerVisit: config.maxCodesPerVisit, maxMedicationParts: config.maxMedicationParts },
+    });
   }
 
   discovery() {
@@ -75,44 +74,37 @@ export class CdsHooksService {
     logFields.fetched = Object.entries(resolved.sources).filter(([, s]) => s === 'fetched').map(([k]) => k);
 
     const draftOrders = request.hook === 'patient-view' ? undefined : request.context.draftOrders;
-    const drafts = draftMedications(draftOrders, resolved.resources.medications, this.terminology);
-    await nextTurn();
-    let timeline;
+    let result;
     try {
-      timeline = await runYielding(this.buildTimeline(resolved.resources, this.terminology, {
-        limits: { maxVisits: this.config.maxVisits, maxCodesPerVisit: this.config.maxCodesPerVisit, maxMedicationParts: this.config.maxMedicationParts },
-      }));
+      result = await this.engine.recommend({
+        hook: request.hook,
+        resources: resolved.resources,
+        medicationStatements: resolved.medicationStatements,
+        ...(request.context.encounterId ? { encounterId: request.context.encounterId } : {}),
+        ...(draftOrders ? { draftOrders } : {}),
+        ...(request.hook === 'order-select' && Array.isArray(request.context.selections) ? { selections: request.context.selections } : {}),
+      }, new Date());
     } catch (e) {
       if (e instanceof TimelineLimitError) {
         throw new UnprocessableEntityException(operationOutcome('too-costly', [`${e.message}: limit ${LIMIT_SETTING[e.limit]}=${e.max}`]));
       }
       throw e;
     }
-    await nextTurn();
-    const target = targetVisitOf(timeline, request.context.encounterId, drafts, resolved.resources.patient.birthDate, new Date());
-    const window = withCodedVisits(target.timeline, target.index);
-    const sample = buildStudentSample(window.timeline, window.targetVisitIndex, this.vocab, this.maxVisits);
-    const prediction = await this.model.predict(buildStudentBatch([sample]));
 
     const manifest = this.model.manifest;
-    const recommendation = recommend({
-      labels: manifest.labels,
-      probs: prediction.probs,
-      threshold: manifest.threshold,
-      orderedAtc3: target.orderedAtc3,
-      draftedAtc3: target.draftedAtc3,
-      ddi: this.ddi,
-      className: (atc3) => manifest.labelNames?.[atc3] ?? this.terminology.atc3Name(atc3),
-      priorVisits: window.targetVisitIndex,
-    });
-    const cards = buildCards(recommendation, {
+    const issued: IssuedSuggestion[] = [];
+    const cards = buildCards(result, {
       hook: request.hook,
       patientId: request.context.patientId,
       ...(request.context.encounterId ? { encounterId: request.context.encounterId } : {}),
       source: { label: `${manifest.name} ${manifest.version}`, url: `${baseUrl}/models/${encodeURIComponent(manifest.name)}` },
       newUuid: randomUUID,
       ...(caveatOf(manifest.limits, manifest.training?.scale) ? { caveat: caveatOf(manifest.limits, manifest.training?.scale) } : {}),
-    });
+    }, issued);
+    for (const card of cards) {
+      const mine = issued.filter((i) => card.suggestions?.some((s) => s.uuid === i.uuid));
+      if (card.uuid) this.issued.remember(card.uuid, mine);
+    }
     logFields.cards = cards.length;
     return { cards };
   }
@@ -120,8 +112,6 @@ export class CdsHooksService {
 
 /** The setting behind each timeline limit, named in the 422. */
 const LIMIT_SETTING: Record<keyof TimelineLimits, string> = { maxVisits: 'CDS_MAX_VISITS', maxCodesPerVisit: 'CDS_MAX_CODES_PER_VISIT', maxMedicationParts: 'CDS_MAX_MEDICATION_PARTS' };
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -128,10 +128,20 @@ export interface CdsResponse {
   systemActions?: CdsAction[];
 }
 
+/** Which suggestion feedback is about: the class and product it proposed (filled in by the service). */
+export interface CdsFeedbackSuggestion {
+  id: string;
+  outcome: 'accepted' | 'overridden';
+  atc3?: string;
+  product?: CdsCoding;
+}
+
 export interface CdsFeedbackItem {
   card: string;
   outcome: 'accepted' | 'overridden';
-  acceptedSuggestions?: { id: string }[];
+  /** `atc3` / `product`: optional extensions a client may send (our SMART app does); the service knows them for its own cards. */
+  acceptedSuggestions?: { id: string; atc3?: string; product?: CdsCoding }[];
+  suggestions?: CdsFeedbackSuggestion[];
   overrideReason?: { reason?: CdsCoding; userComment?: string };
   outcomeTimestamp: string;
 }

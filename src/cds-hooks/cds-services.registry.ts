@@ -12,8 +12,15 @@ export const PREFETCH_KEYS = {
   conditions: 'Condition',
   procedures: 'Procedure',
   medicationRequests: 'MedicationRequest',
+  medicationStatements: 'MedicationStatement',
 } as const;
 export type PrefetchKey = keyof typeof PREFETCH_KEYS;
+
+/**
+ * Keys whose data the service can do without: absent (and no fhirServer), or not fetchable, they
+ * count as empty instead of a 412. Many EHRs keep no MedicationStatements.
+ */
+export const OPTIONAL_PREFETCH_KEYS: ReadonlySet<PrefetchKey> = new Set<PrefetchKey>(['medicationStatements']);
 
 /** Default templates (used when a descriptor leaves a key out, so the service still fetches it). */
 export const DEFAULT_PREFETCH: Record<PrefetchKey, string> = {
@@ -22,6 +29,7 @@ export const DEFAULT_PREFETCH: Record<PrefetchKey, string> = {
   conditions: 'Condition?patient={{context.patientId}}',
   procedures: 'Procedure?patient={{context.patientId}}',
   medicationRequests: 'MedicationRequest?patient={{context.patientId}}',
+  medicationStatements: 'MedicationStatement?patient={{context.patientId}}',
 };
 
 export class CdsServicesFileError extends Error {

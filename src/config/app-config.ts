@@ -63,6 +63,8 @@ export interface AppConfig {
   /** Largest accepted JSON body, decompressed (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
   bodyLimit: string;
   bodyLimitBytes: number;
+  /** Days an ended medication still counts as current for the cards (LEADER_CURRENT_MEDS_DAYS, default 90). */
+  currentMedicationDays: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -190,6 +192,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
     bodyLimit,
     bodyLimitBytes,
+    currentMedicationDays: int('LEADER_CURRENT_MEDS_DAYS', 90, 0, 3650),
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);

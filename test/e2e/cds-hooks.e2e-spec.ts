@@ -20,8 +20,12 @@ function cardsOf(res: request.Response): Card[] {
   expect(validateCdsResponse(res.body)).toEqual([]);
   return res.body.cards as Card[];
 }
-const suggestedClasses = (cards: Card[]): string[] =>
-  cards.flatMap((c) => c.suggestions ?? []).map((s) => s.actions[0].resource.medicationCodeableConcept.coding[0].code as string);
+/** The classes listed as suggested on the suggestion card (most likely first; one-click or not). */
+const suggestedClasses = (cards: Card[]): string[] => {
+  const detail = cards.find((c) => c.summary.startsWith('Consider'))?.detail ?? '';
+  const list = detail.split('**Continue**')[0];
+  return [...list.matchAll(/\(ATC ([A-Z0-9]{4})\)|\(([A-Z][0-9]{2}[A-Z])\) \d+%/g)].map((m) => m[1] ?? m[2]);
+};
 
 describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
   let t: CdsTestApp;
@@ -42,7 +46,7 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     expect(services.map((s) => s.hook).sort()).toEqual(['order-select', 'order-sign', 'patient-view']);
     for (const s of services) {
       expect(s.id && s.title && s.description).toBeTruthy();
-      expect(Object.keys(s.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'patient', 'procedures']);
+      expect(Object.keys(s.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'medicationStatements', 'patient', 'procedures']);
       for (const template of Object.values(s.prefetch)) expect(template.match(/\{\{[^}]*\}\}/g)).toEqual(['{{context.patientId}}']);
     }
   });
@@ -62,27 +66,30 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     const res = await request(t.url).post(`/cds-services/${SELECT}`)
       .send(hookRequest('order-select', 'alice', { prefetch: fullPrefetch('alice'), encounterId: 'alice-adm-3' })).expect(200);
     const cards = cardsOf(res);
-    const suggested = cards.find((c) => c.suggestions);
+    const suggested = cards.find((c) => c.summary.startsWith('Consider'));
     expect(suggested).toBeDefined();
-    expect(suggested!.selectionBehavior).toBe('any');
+    if (suggested!.suggestions) expect(suggested!.selectionBehavior).toBe('any');
     expect(suggested!.overrideReasons!.length).toBeGreaterThan(0);
     expect(suggested!.source.label).toBe(`${model.manifest.name} ${model.manifest.version}`);
-    for (const s of suggested!.suggestions!) {
+    for (const s of suggested!.suggestions ?? []) {
       expect(s.uuid).toMatch(/^[0-9a-f-]{36}$/);
       const mr = s.actions[0].resource;
       expect(s.actions[0].type).toBe('create');
       expect(mr).toMatchObject({ resourceType: 'MedicationRequest', status: 'draft', intent: 'proposal', subject: { reference: 'Patient/alice' }, encounter: { reference: 'Encounter/alice-adm-3' } });
-      expect(mr.medicationCodeableConcept.coding[0].system).toBe(SYSTEM.atc);
-      const i = model.manifest.labels.indexOf(mr.medicationCodeableConcept.coding[0].code);
+      expect(mr.medicationCodeableConcept.coding[1].system).toBe(SYSTEM.atc);
+      const i = model.manifest.labels.indexOf(mr.medicationCodeableConcept.coding[1].code);
       expect(i).toBeGreaterThanOrEqual(0);
     }
     // The link is built from the configuration (here the demo's http://localhost:PORT), never from the Host header.
     expect(suggested!.source.url).toBe(`http://localhost:${t.config.port}/models/${encodeURIComponent(model.manifest.name)}`);
     const page = await request(t.url).get(new URL(suggested!.source.url!).pathname).expect(200);
     expect(page.headers['content-type']).toContain('text/html');
-    for (const heading of ['Provenance', 'Data', 'Metrics', 'Threshold', 'Limits']) expect(page.text).toContain(`<h2>${heading}</h2>`);
+    for (const heading of ['Provenance', 'Population', 'Data', 'Metrics', 'Threshold', 'Limits', 'Evidence']) expect(page.text).toContain(`<h2>${heading}</h2>`);
     const json = await request(t.url).get(`/models/${model.manifest.name}?format=json`).expect(200);
     expect(json.body.threshold.value).toBe(model.manifest.threshold);
+    expect(json.body.evidence).toContain('not a cause');
+    expect(json.body.population).toContain('inpatients');
+    if (model.manifest.teacher === null) expect(json.body.provenance.method).toContain('no LLM teacher');
     await request(t.url).get('/models/no-such-model').expect(404);
   });
 
@@ -94,8 +101,7 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
       prefetch: fullPrefetch('alice'), drafts: [draftOrder('draft-1', 'alice', { system: SYSTEM.atc, code: top })],
     })).expect(200));
     expect(suggestedClasses(again)).not.toContain(top);
-    // One-click suggestions are capped (MAX_SUGGESTIONS): the next most likely class moves up into the list.
-    expect(suggestedClasses(again).slice(0, suggestedClasses(first).length - 1)).toEqual(suggestedClasses(first).slice(1));
+    expect(suggestedClasses(again).sort()).toEqual(suggestedClasses(first).filter((c) => c !== top).sort());
   });
 
   it('warns when drafted classes form an interacting pair of the model\'s DDI matrix, naming both', async () => {
@@ -113,20 +119,18 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     expect(warning!.detail).toContain(b);
   });
 
-  it('order-sign: flags a drafted class the model finds unlikely and lists likely missing classes', async () => {
+  it('order-sign: reviews the drafted order, saying when the model finds its class unlikely', async () => {
     const { model } = await sharedServingData();
-    const base = cardsOf(await request(t.url).post(`/cds-services/${SIGN}`).send(hookRequest('order-sign', 'alice', { prefetch: fullPrefetch('alice') })).expect(200));
-    // The detail lists every likely class (the one-click suggestions are capped): pick a class it does not name.
+    const base = cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(hookRequest('order-select', 'alice', { prefetch: fullPrefetch('alice') })).expect(200));
     const detail = base.map((c) => c.detail ?? '').join('\n');
-    const unlikely = model.manifest.labels.find((l) => !detail.includes(`ATC ${l}`))!;
+    const unlikely = model.manifest.labels.find((l) => !detail.includes(l))!;
     const cards = cardsOf(await request(t.url).post(`/cds-services/${SIGN}`).send(hookRequest('order-sign', 'alice', {
       prefetch: fullPrefetch('alice'), drafts: [draftOrder('d-1', 'alice', { system: SYSTEM.atc, code: unlikely })],
     })).expect(200));
-    const review = cards.find((c) => c.summary.startsWith('Medication review'));
-    expect(review).toBeDefined();
-    expect(review!.indicator).toBe('warning');
-    expect(review!.detail).toContain('Drafted, but unlikely');
-    expect(review!.detail).toContain(unlikely);
+    expect(cards).toHaveLength(1);
+    expect(cards[0].summary).toContain(`(${unlikely}): `);
+    expect(cards[0].summary).toContain("below the model's threshold");
+    expect(cards[0].detail).toContain(`ATC ${unlikely}`);
   });
 
   it('patient-view: the same recommendations as an informational card without actions', async () => {
@@ -196,7 +200,7 @@ describe(`${CdsHooksController.name} (e2e, auth disabled)`, () => {
     await runDemoRequestCommand({ patient: 'alice', fhir, hook: 'order-select', url: t.url }, (text) => { body += text; }, (text) => notes.push(text));
     const demo = JSON.parse(body);
     expect(demo).toMatchObject({ hook: 'order-select', context: { patientId: 'alice' } });
-    expect(Object.keys(demo.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'patient', 'procedures']);
+    expect(Object.keys(demo.prefetch).sort()).toEqual(['conditions', 'encounters', 'medicationRequests', 'medicationStatements', 'patient', 'procedures']);
     expect(demo.context.draftOrders.resourceType).toBe('Bundle');
     expect(notes.join('')).toContain(`/cds-services/${SELECT}`);
     const cards = cardsOf(await request(t.url).post(`/cds-services/${SELECT}`).send(demo).expect(200));

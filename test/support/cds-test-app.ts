@@ -74,6 +74,7 @@ export function fullPrefetch(patientId: string): Record<string, Resource> {
     conditions: bundle(ofPatient('Condition')),
     procedures: bundle(ofPatient('Procedure')),
     medicationRequests: bundle([...medicationRequests, ...medications]),
+    medicationStatements: bundle(ofPatient('MedicationStatement')),
   };
 }
 

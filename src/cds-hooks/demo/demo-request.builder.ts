@@ -35,6 +35,8 @@ export function buildDemoRequest(p: PatientResources, opts: DemoRequestOptions):
     conditions: searchset(p.conditions),
     procedures: searchset(p.procedures),
     medicationRequests: searchset(history, medications),
+    // The FHIR sources the demo reads hold no MedicationStatements: known empty.
+    medicationStatements: searchset([]),
   };
   const userId = opts.userId ?? 'Practitioner/COREPRACTITIONER1';
   const base = { hookInstance: newUuid(), prefetch };

@@ -1,5 +1,5 @@
 import {
-  ArrayMinSize, IsArray, IsIn, IsISO8601, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateIf, ValidateNested,
+  ArrayMinSize, IsArray, IsIn, IsISO8601, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf, ValidateNested,
 } from 'class-validator';
 import { Type } from 'class-transformer';
 
@@ -11,6 +11,10 @@ export class CdsCodingDto {
 
 export class AcceptedSuggestionDto {
   @IsString() @IsNotEmpty() @MaxLength(128) id: string;
+  /** Optional: the ATC3 class of the accepted suggestion (the service fills it for cards it issued). */
+  @IsOptional() @IsString() @Matches(/^[A-Z][0-9]{2}[A-Z]$/, { message: 'atc3 must be an ATC level-3 code such as B01A' }) atc3?: string;
+  /** Optional: the product (RxNorm or NDC coding) of the accepted suggestion. */
+  @IsOptional() @ValidateNested() @Type(() => CdsCodingDto) product?: CdsCodingDto;
 }
 
 export class OverrideReasonDto {

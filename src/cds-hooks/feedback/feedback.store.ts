@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CdsCoding, CdsFeedbackItem } from '../cds-hooks.types';
+import type { CdsCoding, CdsFeedbackItem, CdsFeedbackSuggestion } from '../cds-hooks.types';
 
 /** One feedback entry as stored (one JSON line in feedback.jsonl). */
 export interface StoredFeedback {
@@ -11,6 +11,8 @@ export interface StoredFeedback {
   outcome: 'accepted' | 'overridden';
   outcomeTimestamp: string;
   acceptedSuggestions?: string[];
+  /** The class and product of each suggestion the outcome is about (accepted ones, or the declined card's). */
+  suggestions?: CdsFeedbackSuggestion[];
   overrideReason?: { reason?: CdsCoding; userComment?: string };
   receivedAt: string;
 }
@@ -289,6 +291,7 @@ function keyOf(e: Pick<StoredFeedback, 'serviceId' | 'card' | 'outcome' | 'outco
 function toStored(serviceId: string, item: CdsFeedbackItem, receivedAt: string): StoredFeedback {
   const entry: StoredFeedback = { serviceId, card: item.card, outcome: item.outcome, outcomeTimestamp: item.outcomeTimestamp, receivedAt };
   if (item.acceptedSuggestions && item.acceptedSuggestions.length > 0) entry.acceptedSuggestions = item.acceptedSuggestions.map((s) => s.id);
+  if (item.suggestions && item.suggestions.length > 0) entry.suggestions = item.suggestions;
   if (item.overrideReason) {
     const o: StoredFeedback['overrideReason'] = {};
     if (item.overrideReason.reason) {

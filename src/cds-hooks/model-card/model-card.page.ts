@@ -10,9 +10,37 @@ export interface ModelCard {
   metrics: ModelManifest['metrics'];
   threshold: { value: number; source: string };
   labels: number;
+  /** Who the model learnt from (inpatient admissions for MIMIC). */
+  population: string;
   limits: string[];
   /** Cross-validation of the training recipe (manifest crossValidation), when recorded. */
   crossValidation: ModelManifest['crossValidation'] | null;
+  /** What the "why" on the cards is. */
+  evidence: string;
+}
+
+/** How the cards' evidence is computed and what it means (shown on every model card). */
+export const EVIDENCE_EXPLANATION = 'Each suggested class lists the patient inputs that moved its probability most: every diagnosis, procedure, '
+  + 'earlier medication class and the patient profile is removed in turn (occlusion), all variants run through the model in one batch, '
+  + 'and the effect is the probability with the input minus without it, in percentage points (positive: the input raised it). '
+  + 'This shows an association the model learnt from its training data, not a cause, and not a clinical indication.';
+
+/** The training population in words, from the manifest's dataset description. */
+export function populationOf(m: ModelManifest): string {
+  const d = `${m.training?.dataset ?? ''} ${m.training?.datasetDescription ?? ''}`;
+  const n = m.training?.samples ? m.training.samples.train + m.training.samples.val + m.training.samples.test : undefined;
+  if (/mimic/i.test(d)) {
+    return `Hospital inpatients: admissions to Beth Israel Deaconess Medical Center, Boston (MIMIC${/mimic-iii|mimic iii/i.test(d) ? '-III' : '-IV'}${/demo/i.test(d) ? ' demo' : ''}${n ? `, ${n} patients` : ''}). `
+      + 'The model predicts the classes ordered during an admission, inpatient housekeeping included; it has not seen outpatients, children\'s wards outside the data, or other hospitals.';
+  }
+  return `${m.training?.datasetDescription ?? m.training?.dataset ?? 'Not recorded'}${n ? ` (${n} patients)` : ''}.`;
+}
+
+/** What the model is: a distilled student when a teacher is recorded, else the student architecture trained without one. */
+export function methodOf(m: ModelManifest): string {
+  return m.teacher
+    ? `LEADER student (arXiv 2402.02803): a visit-sequence transformer distilled from an LLM teacher (${m.teacher.backend} ${m.teacher.model}), exported to ONNX`
+    : 'LEADER student architecture (arXiv 2402.02803), a visit-sequence transformer trained on the orders alone: no LLM teacher and no distillation. Exported to ONNX';
 }
 
 export function modelCardOf(m: ModelManifest): ModelCard {
@@ -21,7 +49,7 @@ export function modelCardOf(m: ModelManifest): ModelCard {
     version: m.version,
     createdAt: m.createdAt,
     provenance: {
-      method: 'LEADER student (arXiv 2402.02803): a visit-sequence transformer distilled from an LLM teacher, exported to ONNX',
+      method: methodOf(m),
       architecture: m.architecture ?? {},
       parameters: m.parameters,
       teacher: m.teacher ?? null,
@@ -32,8 +60,10 @@ export function modelCardOf(m: ModelManifest): ModelCard {
     metrics: m.metrics ?? null,
     threshold: { value: m.threshold, source: m.thresholdSource },
     labels: m.labels.length,
+    population: populationOf(m),
     limits: m.limits ?? [],
     crossValidation: m.crossValidation ?? null,
+    evidence: EVIDENCE_EXPLANATION,
   };
 }
 
@@ -79,7 +109,7 @@ export function renderModelCardHtml(card: ModelCard, plots: readonly string[] = 
     : '<p>No evaluation metrics were recorded for this model.</p>';
   const teacher = card.provenance.teacher
     ? `${esc(card.provenance.teacher.backend)} ${esc(card.provenance.teacher.model)} (feature dim ${esc(card.provenance.teacher.dim)}, alpha ${esc(card.provenance.teacher.alpha)})`
-    : 'none (student trained without distillation)';
+    : 'none — this student was trained without an LLM teacher (no distillation)';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Model card: ${esc(card.name)} ${esc(card.version)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}</style></head>
@@ -90,6 +120,8 @@ export function renderModelCardHtml(card: ModelCard, plots: readonly string[] = 
 <ul><li>${esc(card.provenance.method)}</li><li>Teacher: ${teacher}</li>
 <li>Parameters: ${esc(card.provenance.parameters?.total)} (inference ${esc(card.provenance.parameters?.inference)})</li>
 <li>ONNX sha256: <code>${esc(card.provenance.onnxSha256)}</code>; vocabulary sha256: <code>${esc(card.provenance.vocabHash)}</code></li></ul>
+<h2>Population</h2>
+<p>${esc(card.population)}</p>
 <h2>Data</h2>
 <ul><li>Dataset: ${esc(d?.dataset)}${d?.datasetDescription ? ` — ${esc(d.datasetDescription)}` : ''}</li><li>Scale: ${esc(d?.scale)}</li>
 <li>Samples: train ${esc(d?.samples?.train)}, validation ${esc(d?.samples?.val)}, test ${esc(d?.samples?.test)}</li>
@@ -102,6 +134,8 @@ ${crossValidationSection(card, plots)}
 <p>${esc(card.threshold.value)} (${esc(card.threshold.source)})</p>
 <h2>Limits</h2>
 <ul>${card.limits.map((l) => `<li>${esc(l)}</li>`).join('') || '<li>None recorded.</li>'}</ul>
+<h2>Evidence</h2>
+<p>${esc(card.evidence)}</p>
 </body></html>
 `;
 }

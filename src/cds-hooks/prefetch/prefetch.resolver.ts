@@ -1,7 +1,7 @@
-import type { Bundle, Condition, Encounter, Medication, MedicationRequest, Patient, Procedure, Resource } from 'fhir/r4';
+import type { Bundle, Condition, Encounter, Medication, MedicationRequest, MedicationStatement, Patient, Procedure, Resource } from 'fhir/r4';
 import type { PatientResources } from '../../fhir/fhir-source.types';
 import type { CdsRequest } from '../cds-hooks.types';
-import { PREFETCH_KEYS, PrefetchKey } from '../cds-services.registry';
+import { OPTIONAL_PREFETCH_KEYS, PREFETCH_KEYS, PrefetchKey } from '../cds-services.registry';
 import { fillTemplate } from './prefetch-template';
 import { resourceShapeProblems } from '../dto/fhir-shape';
 
@@ -24,6 +24,8 @@ export type PrefetchSource = 'prefetch' | 'null' | 'fetched';
 
 export interface ResolvedPrefetch {
   resources: PatientResources;
+  /** The patient's MedicationStatements (optional key: empty when the client has none). */
+  medicationStatements: MedicationStatement[];
   /** Where each key's data came from (for logs and tests; holds no patient data). */
   sources: Record<PrefetchKey, PrefetchSource>;
   /** Medication references that could not be resolved (the timeline then classes by what it has). */
@@ -114,6 +116,12 @@ export class PrefetchResolver {
         return;
       }
       const c = getClient();
+      const optional = OPTIONAL_PREFETCH_KEYS.has(key);
+      if (c === undefined && optional) {
+        sources[key] = 'null';
+        byKey[key] = [];
+        return;
+      }
       if (c === undefined) {
         failures.push({ key, template, reason: value === undefined ? 'not in prefetch and no fhirServer given' : 'prefetch holds an OperationOutcome and no fhirServer is given' });
         return;
@@ -132,7 +140,10 @@ export class PrefetchResolver {
           sources[key] = 'fetched';
         }
       } catch (e) {
-        failures.push({ key, template, reason: describeFetchError(e) });
+        if (optional) {
+          sources[key] = 'null';
+          byKey[key] = [];
+        } else failures.push({ key, template, reason: describeFetchError(e) });
       }
     }));
     if (failures.length > 0) throw new PrefetchUnavailableError(failures.sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key)));
@@ -163,8 +174,9 @@ export class PrefetchResolver {
       medicationRequests: pick<MedicationRequest>('medicationRequests'),
       medications,
     };
+    const medicationStatements = pick<MedicationStatement>('medicationStatements');
     const unresolvedMedications = await this.resolveMedications(resources, getClient());
-    return { resources, sources, unresolvedMedications };
+    return { resources, medicationStatements, sources, unresolvedMedications };
   }
 
   private async fromPresent(

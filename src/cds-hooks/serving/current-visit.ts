@@ -132,3 +132,13 @@ export function yearsBetween(birthDate: string | undefined, at: Date): number | 
   return age >= 0 ? age : undefined;
 }
 
+
+/**
+ * The medication concept of any MedicationRequest of the patient (inline, contained, or a
+ * Medication of `knownMedications`), for the medication history the cards read.
+ */
+export function medicationConceptResolver(knownMedications: Medication[]): (mr: MedicationRequest) => CodeableConcept | undefined {
+  const bundled = new Map<string, Medication>();
+  for (const m of knownMedications) if (m.id) bundled.set(`Medication/${m.id}`, m);
+  return (mr) => medicationOf(mr, bundled);
+}

@@ -16,6 +16,8 @@ import {
 } from '../../training/evaluate';
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
 import { DEFAULT_ROUNDS } from '../../training/metrics';
+import { explainSamples, formatExplanations } from '../../training/explain';
+import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
 import { addCrossValidationOptions, positiveInt, printCrossValidation, runCrossValidation, type CvCommandOptions } from './cv.command';
 import { crossValidationPlotData, evaluationPlotData } from '../../training/plot-data';
@@ -36,6 +38,8 @@ export interface EvaluateCommandOptions extends Omit<CvCommandOptions, 'folds'> 
   teacher?: string;
   teacherFeatures?: string;
   recordMetrics?: boolean;
+  /** Occlusion evidence for the first N samples of the split (`true`: 3). */
+  explain?: number | true;
 }
 
 async function loadModel(dir: string): Promise<StudentModel> {
@@ -116,7 +120,11 @@ export async function runEvaluateCommand(opts: EvaluateCommandOptions, trainerAr
       if (e instanceof VocabularyMismatchError || e instanceof RangeError) throw new CliError(e.message);
       throw e;
     }
-    process.stdout.write(opts.json ? `${JSON.stringify(evaluationJson(result), null, 2)}\n` : `${formatEvaluationTable(result)}\n`);
+    const explainCount = opts.explain === true ? 3 : opts.explain;
+    const explained = explainCount ? await explainSamples(model, dataset.samples.filter((s) => s.split === opts.split).slice(0, explainCount), await Terminology.load()) : undefined;
+    process.stdout.write(opts.json
+      ? `${JSON.stringify({ ...evaluationJson(result), ...(explained ? { explanations: explained } : {}) }, null, 2)}\n`
+      : `${formatEvaluationTable(result)}\n${explained ? `${formatExplanations(explained)}\n` : ''}`);
     if (opts.recordMetrics) progress.info(`wrote the metrics block (student + baselines, split ${opts.split}) to ${await recordMetricsInManifest(opts.model, result)}`);
     if (opts.plots) await writePlots(opts, evaluationPlotData(result, model.manifest));
     return result;
@@ -150,6 +158,11 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 0) throw new CliError(`--seed must be a non-negative integer (got "${v}")`);
       return n;
     }, DEFAULT_ROUNDS.seed)
+    .option('--explain [n]', 'also print occlusion evidence (top 3 inputs per likely class) for the first n samples of the split (default 3)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--explain must be a positive integer (got "${v}")`);
+      return n;
+    })
     .option('--record-metrics', "write these metrics and the baselines' into the model's manifest.json (metrics block)")
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')

@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../../common/cli-error';
 import { ProgressReporter, type ProgressBar } from '../progress';
+import { openFhirSource } from '../../fhir/fhir-source';
+import { Terminology } from '../../terminology/terminology';
+import { writeServingFiles } from '../../training/serving-files';
 import { runTrainer, type TrainerEvent } from '../../training/train.launcher';
 
 function positiveInt(flag: string) {
@@ -113,8 +116,11 @@ export async function runTrainCommand(opts: TrainCommandOptions, extra: string[]
   const m = d.metrics;
   progress.info(`best epoch ${d.best_epoch} of ${d.epochs_run}${d.val_prauc === null ? '' : `, val PRAUC ${d.val_prauc.toFixed(4)}`}, threshold ${d.threshold}`
     + (m ? `; test (trainer, full split): PRAUC ${m.prauc.toFixed(4)}, Jaccard ${m.jaccard.toFixed(4)}, F1 ${m.f1.toFixed(4)}` : ''));
+  const serving = await writeServingFiles(opts.dataset, d.out, {
+    openSource: (location) => openFhirSource(location), terminology: await Terminology.load(), info: (line) => progress.info(line),
+  });
   const rel = path.relative(process.cwd(), d.out);
-  progress.info(`wrote ${rel && !rel.startsWith('..') ? rel : d.out}/ (model.onnx, manifest.json, vocab.json, ddi.json, parity.json, checkpoint.pt) in ${d.seconds.toFixed(1)} s`);
+  progress.info(`wrote ${rel && !rel.startsWith('..') ? rel : d.out}/ (model.onnx, manifest.json, vocab.json, ddi.json, parity.json, checkpoint.pt, ${serving.join(', ')}) in ${d.seconds.toFixed(1)} s`);
 }
 
 export function register(program: Command): void {
