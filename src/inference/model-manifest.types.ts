@@ -30,6 +30,8 @@ export interface ModelManifest {
   onnxSha256: string;
   /** sha256 of ddi.json (the interaction pairs behind the warning cards). */
   ddiSha256: string;
+  /** sha256 of the serving files `leader train` adds (products.json, never-suggest.json), by file name. */
+  servingFilesSha256?: Record<string, string>;
   /** Label list (ATC3) and names, in output order. */
   labels: string[];
   labelNames: Record<string, string>;

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import type { MedicationRequest } from 'fhir/r4';
 import type { FhirSource, PatientResources } from '../fhir/fhir-source.types';
 import { FakeTerminology } from '../../test/fixtures/patients/fake-terminology';
-import { countProducts, writeServingFiles } from './serving-files';
+import { countProducts, hashServingFiles, writeServingFiles } from './serving-files';
+import { loadModelExtras } from '../cds-hooks/serving/model-extras';
+import type { ModelManifest } from '../inference/model-manifest.types';
 
 const NDC = 'http://hl7.org/fhir/sid/ndc';
 const order = (id: string, code: string, status: MedicationRequest['status'] = 'completed'): MedicationRequest => ({
@@ -47,6 +49,14 @@ describe(writeServingFiles.name, () => {
       const products = JSON.parse(await fs.readFile(path.join(model, 'products.json'), 'utf8'));
       expect(Object.keys(products.classes)).toEqual(['C03C']);
       expect(JSON.parse(await fs.readFile(path.join(model, 'never-suggest.json'), 'utf8')).prefixes).toContain('B05C');
+      // The manifest records their hashes, and the service's loader accepts exactly those files.
+      await fs.writeFile(path.join(model, 'manifest.json'), JSON.stringify({ name: 'm', training: { dataset: 'mimic' } }));
+      await hashServingFiles(model, written);
+      const manifest = JSON.parse(await fs.readFile(path.join(model, 'manifest.json'), 'utf8')) as ModelManifest;
+      expect(Object.keys(manifest.servingFilesSha256!)).toEqual(['never-suggest.json', 'products.json']);
+      expect(loadModelExtras(model, manifest).trainingProducts?.classes.C03C).toBeDefined();
+      await fs.appendFile(path.join(model, 'products.json'), ' ');
+      expect(() => loadModelExtras(model, manifest)).toThrow(/products.json: sha256 .* does not match/);
       // A source that is gone: never-suggest.json only, and one line saying why.
       const again = await writeServingFiles(dataset, model, { openSource: async () => { throw new Error('ENOENT: no such folder'); }, terminology: new FakeTerminology(), info: (l) => lines.push(l) });
       expect(again).toEqual(['never-suggest.json']);

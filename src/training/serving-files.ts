@@ -14,6 +14,8 @@ import { defaultNeverSuggest } from '../recommend/never-suggest';
 import type { TrainingProducts } from '../recommend/product';
 import type { ProductCoding } from '../recommend/recommendation.types';
 import type { DatasetManifest } from './dataset.schema';
+import type { ModelManifest } from '../inference/model-manifest.types';
+import { sha256File } from '../inference/student-model';
 
 export interface ServingFilesDeps {
   openSource(location: string): Promise<FhirSource>;
@@ -63,6 +65,7 @@ export async function writeServingFiles(datasetDir: string, modelDir: string, de
     note: prefixes.length > 0
       ? 'Default for MIMIC-trained models: inpatient housekeeping classes (infusion, irrigating and dialysis solutions, additives, sterile water and other non-therapeutic products, diagnostic agents, contrast media). Edit to change what the cards never offer.'
       : 'No class is left out by default for this training data. Add ATC prefixes (e.g. "B05C") to never offer them.',
+    integrity: 'After editing, put this file\'s new sha256 in manifest.json servingFilesSha256: the service refuses a serving file whose hash differs.',
   }, null, 2)}\n`);
   written.push(NEVER_SUGGEST_FILE);
 
@@ -83,4 +86,17 @@ export async function writeServingFiles(datasetDir: string, modelDir: string, de
   deps.info(`products: most prescribed product of ${Object.keys(products.classes).length} classes over ${patients.length} training patients`);
   written.push(PRODUCTS_FILE);
   return written;
+}
+
+/**
+ * Records the sha256 of each serving file in the model's manifest.json, so the service refuses a
+ * folder whose products or never-suggest list were changed after training (as it does for ddi.json).
+ */
+export async function hashServingFiles(modelDir: string, files: string[]): Promise<void> {
+  const manifestFile = path.join(modelDir, 'manifest.json');
+  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as ModelManifest;
+  const hashes: Record<string, string> = {};
+  for (const f of [...files].sort()) hashes[f] = await sha256File(path.join(modelDir, f));
+  manifest.servingFilesSha256 = hashes;
+  await fs.writeFile(manifestFile, `${JSON.stringify(manifest, null, 1)}\n`);
 }

@@ -77,6 +77,7 @@ export async function writeTinyStudentModel(dir: string, spec: TinyStudentSpec):
     schemaVersion: MODEL_MANIFEST_SCHEMA_VERSION, name: 'tiny-student', version: '0.0.1', createdAt: '2026-01-01T00:00:00Z', datasetSchemaVersion: 1,
     files: { onnx: 'model.onnx', vocab: 'vocab.json', ddi: 'ddi.json' },
     vocabHash: sha(await fs.readFile(path.join(dir, 'vocab.json'))), onnxSha256: sha(await fs.readFile(path.join(dir, 'model.onnx'))),
+    ddiSha256: sha(await fs.readFile(path.join(dir, 'ddi.json'))),
     labels: spec.labels, labelNames: spec.labelNames ?? {}, threshold: spec.threshold ?? 0.5, thresholdSource: 'test',
     io: { inputs: ['diag', 'proc', 'med', 'visit_mask', 'profile'], outputs: ['probs', 'hidden'], opset: 17, hiddenSize: 128, maxVisits: 10 },
     architecture: {}, parameters: { total: weights.length, inference: weights.length },

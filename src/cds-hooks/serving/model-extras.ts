@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ModelLoadError } from '../../inference/student-model';
+import { createHash } from 'node:crypto';
+import { ModelLoadError, normaliseSha256 } from '../../inference/student-model';
 import type { ModelManifest } from '../../inference/model-manifest.types';
 import { defaultNeverSuggest, neverSuggestProblems } from '../../recommend/never-suggest';
 import type { TrainingProducts } from '../../recommend/product';
@@ -19,14 +20,14 @@ export interface ModelExtras {
 
 /** Reads products.json and never-suggest.json of a model folder; a present but bad file is a ModelLoadError. */
 export function loadModelExtras(dir: string, manifest: ModelManifest): ModelExtras {
-  const products = readOptionalJson(path.join(dir, PRODUCTS_FILE));
+  const products = readOptionalJson(path.join(dir, PRODUCTS_FILE), manifest);
   if (products !== undefined) {
     const classes = (products as { classes?: unknown }).classes;
     if (typeof classes !== 'object' || classes === null || Array.isArray(classes)) {
       throw new ModelLoadError(`${path.join(dir, PRODUCTS_FILE)}: 'classes' must map ATC3 classes to products`);
     }
   }
-  const never = readOptionalJson(path.join(dir, NEVER_SUGGEST_FILE));
+  const never = readOptionalJson(path.join(dir, NEVER_SUGGEST_FILE), manifest);
   if (never !== undefined) {
     const problems = neverSuggestProblems(never);
     if (problems.length > 0) throw new ModelLoadError(`${path.join(dir, NEVER_SUGGEST_FILE)}: ${problems.join('; ')}`);
@@ -39,14 +40,23 @@ export function loadModelExtras(dir: string, manifest: ModelManifest): ModelExtr
   };
 }
 
-function readOptionalJson(file: string): unknown {
-  let text: string;
+/** Reads a serving file whose sha256 the manifest must record (servingFilesSha256), like every file the service loads. */
+function readOptionalJson(file: string, manifest: ModelManifest): unknown {
+  const expected = manifest.servingFilesSha256?.[path.basename(file)];
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ModelLoadError(`${file}: unreadable (${(e as NodeJS.ErrnoException).code})`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelLoadError(`${file}: unreadable (${(e as NodeJS.ErrnoException).code})`);
+    if (expected) throw new ModelLoadError(`${file}: missing, but manifest.json servingFilesSha256 names it`);
+    return undefined;
   }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (!expected) throw new ModelLoadError(`${file}: not covered by manifest.json servingFilesSha256 (retrain with \`leader train\`, or add its sha256 ${actual.slice(0, 12)}…)`);
+  if (actual !== normaliseSha256(expected)) {
+    throw new ModelLoadError(`${file}: sha256 ${actual.slice(0, 12)}… does not match manifest servingFilesSha256 ${normaliseSha256(expected).slice(0, 12)}… (changed after training)`);
+  }
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {

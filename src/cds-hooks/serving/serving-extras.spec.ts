@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,16 +24,34 @@ describe(loadModelExtras.name, () => {
     expect(loadModelExtras(dir, manifest('synthea bundles')).neverSuggest).toEqual([]);
   });
 
-  it('reads the files, and names a bad one in one line', async () => {
+  const hashed = async (dataset: string): Promise<ModelManifest> => {
+    const sha = async (f: string) => createHash('sha256').update(await fs.readFile(path.join(dir, f))).digest('hex');
+    return { ...manifest(dataset), servingFilesSha256: { [NEVER_SUGGEST_FILE]: await sha(NEVER_SUGGEST_FILE), [PRODUCTS_FILE]: await sha(PRODUCTS_FILE) } };
+  };
+
+  it('reads the files the manifest hashes, and names a bad one in one line', async () => {
     await fs.writeFile(path.join(dir, NEVER_SUGGEST_FILE), JSON.stringify({ prefixes: ['B05C'] }));
     await fs.writeFile(path.join(dir, PRODUCTS_FILE), JSON.stringify({ classes: { B01A: { coding: { system: RX, code: '855332' }, orders: 3, classOrders: 4 } } }));
-    const extras = loadModelExtras(dir, manifest('mimic'));
+    const extras = loadModelExtras(dir, await hashed('mimic'));
     expect(extras.neverSuggest).toEqual(['B05C']);
     expect(extras.trainingProducts!.classes.B01A.coding.code).toBe('855332');
     await fs.writeFile(path.join(dir, NEVER_SUGGEST_FILE), JSON.stringify({ prefixes: [5] }));
-    expect(() => loadModelExtras(dir, manifest('mimic'))).toThrow(ModelLoadError);
+    expect(() => loadModelExtras(dir, manifest('mimic'))).toThrow(/products.json: not covered by manifest.json servingFilesSha256/);
+    expect(() => loadModelExtras(dir, { ...manifest('mimic'), servingFilesSha256: { [NEVER_SUGGEST_FILE]: '0'.repeat(64), [PRODUCTS_FILE]: '0'.repeat(64) } }))
+      .toThrow(/does not match manifest servingFilesSha256/);
+    expect(() => loadModelExtras(dir, { ...manifest('mimic'), servingFilesSha256: {} })).toThrow(ModelLoadError);
+  });
+
+  it('refuses a bad file the manifest hashes, and a hashed file that is missing', async () => {
+    await fs.writeFile(path.join(dir, PRODUCTS_FILE), JSON.stringify({ classes: {} }));
+    await fs.writeFile(path.join(dir, NEVER_SUGGEST_FILE), JSON.stringify({ prefixes: [5] }));
+    const m = await hashed('mimic');
+    expect(() => loadModelExtras(dir, m)).toThrow(/never-suggest.json: /);
     await fs.writeFile(path.join(dir, NEVER_SUGGEST_FILE), '{');
-    expect(() => loadModelExtras(dir, manifest('mimic'))).toThrow(/never-suggest.json: not valid JSON/);
+    const broken = await hashed('mimic');
+    expect(() => loadModelExtras(dir, broken)).toThrow(/never-suggest.json: not valid JSON/);
+    await fs.rm(path.join(dir, PRODUCTS_FILE));
+    expect(() => loadModelExtras(dir, m)).toThrow(/products.json: missing, but manifest.json servingFilesSha256 names it/);
   });
 });
 

@@ -9,7 +9,7 @@ import { CliError } from '../../common/cli-error';
 import { ProgressReporter, type ProgressBar } from '../progress';
 import { openFhirSource } from '../../fhir/fhir-source';
 import { Terminology } from '../../terminology/terminology';
-import { writeServingFiles } from '../../training/serving-files';
+import { hashServingFiles, writeServingFiles } from '../../training/serving-files';
 import { runTrainer, type TrainerEvent } from '../../training/train.launcher';
 
 function positiveInt(flag: string) {
@@ -119,6 +119,7 @@ export async function runTrainCommand(opts: TrainCommandOptions, extra: string[]
   const serving = await writeServingFiles(opts.dataset, d.out, {
     openSource: (location) => openFhirSource(location), terminology: await Terminology.load(), info: (line) => progress.info(line),
   });
+  await hashServingFiles(d.out, serving);
   const rel = path.relative(process.cwd(), d.out);
   progress.info(`wrote ${rel && !rel.startsWith('..') ? rel : d.out}/ (model.onnx, manifest.json, vocab.json, ddi.json, parity.json, checkpoint.pt, ${serving.join(', ')}) in ${d.seconds.toFixed(1)} s`);
 }
