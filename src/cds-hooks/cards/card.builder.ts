@@ -209,7 +209,7 @@ function createSuggestion(c: ClassRecommendation, rec: RecommendationResult, ctx
   };
   const interacts = interactionsOf(c, rec);
   const uuid = ctx.newUuid();
-  issued.push({ uuid, atc3: c.atc3, product: resource.medicationCodeableConcept!.coding![0] as IssuedSuggestion['product'] });
+  issued.push({ uuid, atc3: c.atc3, product: product.coding });
   return {
     label: fitSummary(`Draft ${drug} (${describe(c)})${interacts.length > 0 ? ` — interacts with ${interacts.join(', ')}` : ''}`),
     uuid,
