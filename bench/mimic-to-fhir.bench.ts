@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { streamCsvFile } from '../src/mimic/csv-file-reader';
 import { convertMimic } from '../src/mimic/mimic-to-fhir.converter';
-import { sharedDataDir } from '../src/common/package-root';
+import { loadCliConfig } from '../src/config/cli-config';
 
 const CHILD_FLAG = '--mimic-to-fhir-bench-child';
 const EVENT_TABLES = ['patients', 'admissions', 'diagnoses_icd', 'procedures_icd', 'prescriptions'] as const;
@@ -103,7 +103,7 @@ function runChild(source: string, out: string): Promise<ChildResult> {
 }
 
 export async function runMimicToFhirBench(): Promise<void> {
-  const demo = path.join(sharedDataDir(), 'mimic-iv-demo-2.2');
+  const demo = path.join(loadCliConfig().sharedDataDir, 'mimic-iv-demo-2.2');
   if (!existsSync(path.join(demo, 'hosp', 'prescriptions.csv.gz'))) {
     console.log('mimic-to-fhir: skipped (MIMIC-IV demo not found; set LEADER_SHARED_DATA)');
     return;

@@ -14,8 +14,8 @@ import { buildStudentBatch, sizeOrder } from '../src/leader/tensors/student-batc
 import type { StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
 import { readDataset } from '../src/training/dataset.reader';
-import { trainerPython } from '../src/training/train.launcher';
-import { packageRoot, sharedDataDir } from '../src/common/package-root';
+import { packageRoot } from '../src/common/package-root';
+import { loadCliConfig } from '../src/config/cli-config';
 
 /** The official student on 2 cores with OpenBLAS (leader.md §9). */
 export const REFERENCE = { trainStepSeconds: 1.37, inferBatch1Ms: 16, inferBatch32Ms: 560 };
@@ -75,7 +75,7 @@ async function timeInference(model: StudentModel, samples: StudentSample[], batc
  * as `npm run train:default` does), in a temporary folder; undefined when the demo is not there.
  */
 function buildDemoDataset(workDir: string): string | undefined {
-  const source = path.join(sharedDataDir(), 'mimic-iv-demo-2.2');
+  const source = path.join(loadCliConfig().sharedDataDir, 'mimic-iv-demo-2.2');
   const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   try {
     execFileSync(process.execPath, [cli, 'mimic-to-fhir', '--source', source, '--out', path.join(workDir, 'fhir')], { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -93,7 +93,7 @@ function runTrainerBench(datasetDir: string | undefined): Promise<Record<string,
     const steps = process.env.LEADER_BENCH_TRAIN_STEPS ? ['--steps', process.env.LEADER_BENCH_TRAIN_STEPS] : [];
     // The demo's 100 patients × 90 ≈ MIMIC-IV's 8.9 k (leader.md §1.6); without the demo, synthetic data of MIMIC-IV size.
     const data = datasetDir ? ['--dataset', datasetDir, '--replicate', '90'] : [];
-    const child = spawn(trainerPython(), ['-m', 'trainer.leader_trainer.bench', ...steps, ...data], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(loadCliConfig().python, ['-m', 'trainer.leader_trainer.bench', ...steps, ...data], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
     const records: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {

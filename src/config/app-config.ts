@@ -1,10 +1,12 @@
 import { packageRoot } from '../common/package-root';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, ValidateBy, ValidateIf } from 'class-validator';
+import { declaredVariables, environmentProblems, IsIntegerString, type Env } from './environment';
 
 /**
- * The service configuration: one typed object, read from the environment once and validated.
- * This file is the only reader of process.env for the HTTP service.
+ * The service configuration: one typed object, read from the environment once and validated with
+ * class-validator (AppEnvironment). This file is the only reader of process.env for the HTTP service.
  */
 export interface AppConfig {
   /** HTTP port (PORT, default 3000). */
@@ -49,93 +51,79 @@ export function repoRoot(): string {
   return packageRoot();
 }
 
-type Env = Record<string, string | undefined>;
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const ORIGIN = /^https?:\/\/[^/\s,]+$/;
+
+/** The variables the service reads (trimmed; blank counts as unset), as class-validator checks them. */
+export class AppEnvironment {
+  @IsOptional() @IsIntegerString(0, 65535) PORT?: string;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional() @IsString() LEADER_MODEL_DIR?: string;
+  @IsOptional() @IsString() LEADER_DATA_DIR?: string;
+  @IsOptional() @IsString() LEADER_FHIR_MAPPINGS?: string;
+  @IsOptional() @IsString() CDS_HOOKS_FILE?: string;
+
+  @ValidateIf((o: AppEnvironment) => o.CDS_AUTH_DISABLED !== 'true' || o.CDS_CLIENTS_FILE !== undefined)
+  // Decorators register bottom-up and the first failure is reported: "required" before "file not found".
+  @ValidateBy({ name: 'fileExists', validator: { validate: (v: unknown) => typeof v === 'string' && existsSync(v), defaultMessage: () => 'file not found' } })
+  @IsNotEmpty({ message: 'required: a JSON file of trusted CDS clients; or set CDS_AUTH_DISABLED=true for a local demo' })
+  CDS_CLIENTS_FILE?: string;
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' }) CDS_AUTH_DISABLED?: string;
+
+  @IsOptional()
+  @ValidateBy({ name: 'isBaseUrl', validator: { validate: isHttpBaseUrl, defaultMessage: () => 'must be an absolute http(s) base URL without query, e.g. https://cds.example.org' } })
+  CDS_PUBLIC_URL?: string;
+
+  @IsOptional() @IsIntegerString(0, 300) CDS_JWT_CLOCK_SKEW_S?: string;
+
+  @IsOptional()
+  @ValidateBy({ name: 'isOriginList', validator: { validate: (v: unknown) => typeof v === 'string' && (v === '*' || originList(v).every((o) => ORIGIN.test(o))), defaultMessage: () => 'each origin must look like http(s)://host[:port]' } })
+  CDS_CORS_ORIGINS?: string;
+
+  @IsOptional() @Matches(/^\d+(kb|mb)$/i, { message: 'must look like 500kb or 20mb' }) CDS_BODY_LIMIT?: string;
+  @IsOptional() @IsIntegerString(100, 60000) FHIR_TIMEOUT_MS?: string;
+  @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL?: string;
+}
 
 /** Read and validate the configuration; every problem is listed as `NAME=value (why)`. */
 export function loadAppConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
+  const problems = environmentProblems(AppEnvironment, env);
+  if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
+  const v = declaredVariables(AppEnvironment, env);
   const root = repoRoot();
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, def: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${raw} (must be an integer ${min}..${max})`);
-      return def;
-    }
-    return n;
-  };
-  const bool = (name: string): boolean => {
-    const raw = str(name);
-    if (raw === undefined) return false;
-    if (raw === 'true') return true;
-    if (raw === 'false') return false;
-    problems.push(`${name}=${raw} (must be true or false)`);
-    return false;
-  };
-  const dirPath = (name: string, def: string): string => {
-    const raw = str(name);
-    return raw === undefined ? path.resolve(root, def) : path.resolve(raw);
-  };
-
-  const authDisabled = bool('CDS_AUTH_DISABLED');
-  const clientsFile = str('CDS_CLIENTS_FILE');
-  if (!authDisabled && clientsFile === undefined) {
-    problems.push('CDS_CLIENTS_FILE= (required: a JSON file of trusted CDS clients; or set CDS_AUTH_DISABLED=true for a local demo)');
-  } else if (clientsFile !== undefined && !existsSync(clientsFile)) {
-    problems.push(`CDS_CLIENTS_FILE=${clientsFile} (file not found)`);
-  }
-
-  let publicUrl = str('CDS_PUBLIC_URL');
-  if (publicUrl !== undefined) {
-    try {
-      const u = new URL(publicUrl);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-      if (u.search || u.hash) throw new Error('query');
-      publicUrl = publicUrl.replace(/\/+$/, '');
-    } catch {
-      problems.push(`CDS_PUBLIC_URL=${publicUrl} (must be an absolute http(s) base URL without query, e.g. https://cds.example.org)`);
-      publicUrl = undefined;
-    }
-  }
-
-  const corsRaw = str('CDS_CORS_ORIGINS') ?? '*';
-  let corsOrigins: '*' | string[] = '*';
-  if (corsRaw !== '*') {
-    corsOrigins = corsRaw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    for (const o of corsOrigins) {
-      if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`CDS_CORS_ORIGINS=${corsRaw} (each origin must look like http(s)://host[:port])`);
-    }
-  }
-
-  const bodyLimit = str('CDS_BODY_LIMIT') ?? '20mb';
-  if (!/^\d+(kb|mb)$/i.test(bodyLimit)) problems.push(`CDS_BODY_LIMIT=${bodyLimit} (must look like 500kb or 20mb)`);
-
-  const logLevel = (str('LOG_LEVEL') ?? 'info') as AppConfig['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} (must be one of ${LOG_LEVELS.join(', ')})`);
+  const dirPath = (raw: string | undefined, def: string): string => (raw === undefined ? path.resolve(root, def) : path.resolve(raw));
+  const int = (raw: string | undefined, def: number): number => (raw === undefined ? def : Number(raw));
 
   const config: AppConfig = {
-    port: int('PORT', 3000, 0, 65535),
-    host: str('HOST') ?? '0.0.0.0',
-    modelDir: dirPath('LEADER_MODEL_DIR', 'models/default'),
-    dataDir: dirPath('LEADER_DATA_DIR', 'var'),
-    fhirMappingsDir: dirPath('LEADER_FHIR_MAPPINGS', 'fhir-mappings'),
-    cdsHooksFile: dirPath('CDS_HOOKS_FILE', 'cds-hooks.json'),
-    clientsFile: clientsFile === undefined ? undefined : path.resolve(clientsFile),
-    authDisabled,
-    publicUrl,
-    jwtClockSkewSeconds: int('CDS_JWT_CLOCK_SKEW_S', 30, 0, 300),
-    corsOrigins,
-    fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
-    bodyLimit,
-    logLevel,
+    port: int(v.PORT, 3000),
+    host: v.HOST ?? '0.0.0.0',
+    modelDir: dirPath(v.LEADER_MODEL_DIR, 'models/default'),
+    dataDir: dirPath(v.LEADER_DATA_DIR, 'var'),
+    fhirMappingsDir: dirPath(v.LEADER_FHIR_MAPPINGS, 'fhir-mappings'),
+    cdsHooksFile: dirPath(v.CDS_HOOKS_FILE, 'cds-hooks.json'),
+    clientsFile: v.CDS_CLIENTS_FILE === undefined ? undefined : path.resolve(v.CDS_CLIENTS_FILE),
+    authDisabled: v.CDS_AUTH_DISABLED === 'true',
+    publicUrl: v.CDS_PUBLIC_URL?.replace(/\/+$/, ''),
+    jwtClockSkewSeconds: int(v.CDS_JWT_CLOCK_SKEW_S, 30),
+    corsOrigins: v.CDS_CORS_ORIGINS === undefined || v.CDS_CORS_ORIGINS === '*' ? '*' : originList(v.CDS_CORS_ORIGINS),
+    fhirTimeoutMs: int(v.FHIR_TIMEOUT_MS, 5000),
+    bodyLimit: v.CDS_BODY_LIMIT ?? '20mb',
+    logLevel: (v.LOG_LEVEL ?? 'info') as AppConfig['logLevel'],
   };
-  if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
   return config;
+}
+
+function isHttpBaseUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !v.includes('?') && !v.includes('#');
+  } catch {
+    return false;
+  }
+}
+
+function originList(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }

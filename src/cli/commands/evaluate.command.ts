@@ -14,6 +14,7 @@ import {
 import { predictTeacherHead } from '../../teacher/teacher-evaluation';
 import { DEFAULT_ROUNDS } from '../../training/metrics';
 import { ProgressReporter } from '../progress';
+import { integerOption, seedOption } from '../integer-option';
 
 export interface EvaluateCommandOptions {
   model: string;
@@ -81,16 +82,8 @@ export function register(program: Command): void {
       return v as SplitName;
     }, 'test')
     .option('--json', 'print one JSON object (metrics, metrics_std, groups, baselines, ...) instead of a table')
-    .option('--rounds <n>', 'subsampling rounds (80 % without replacement)', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new CliError(`--rounds must be a positive integer (got "${v}")`);
-      return n;
-    }, DEFAULT_ROUNDS.rounds)
-    .option('--seed <n>', 'seed of the subsampling rounds and the logistic-regression baseline', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new CliError(`--seed must be a non-negative integer (got "${v}")`);
-      return n;
-    }, DEFAULT_ROUNDS.seed)
+    .option('--rounds <n>', 'subsampling rounds (80 % without replacement)', integerOption('--rounds'), DEFAULT_ROUNDS.rounds)
+    .option('--seed <n>', 'seed of the subsampling rounds and the logistic-regression baseline', seedOption, DEFAULT_ROUNDS.seed)
     .option('--record-metrics', "write these metrics and the baselines' into the model's manifest.json (metrics block)")
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')

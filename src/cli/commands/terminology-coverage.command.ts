@@ -5,6 +5,8 @@ import { openFhirSource } from '../../fhir/fhir-source';
 import { computeCoverage, formatCoverage } from '../../terminology/coverage';
 import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
+import { cliConfig } from '../../config/cli-config';
+import { parseIntegerOption } from '../integer-option';
 
 /** Resource types the report covers; the source is asked for these only. */
 const COVERED_TYPES = ['Condition', 'Procedure', 'Medication', 'MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense'];
@@ -15,13 +17,12 @@ export function register(program: Command): void {
     .command('terminology-coverage')
     .description('Per resource type and code system: share of codings mapped (rows and distinct codes) and the most frequent unmapped codes')
     .requiredOption('--fhir <src>', 'FHIR source: NDJSON folder, folder of Bundles (.json/.json.gz) or FHIR server base URL')
-    .option('--mappings <dir>', 'fhir-mappings folder (LEADER_FHIR_MAPPINGS)', Terminology.defaultDir())
+    .option('--mappings <dir>', 'fhir-mappings folder (LEADER_FHIR_MAPPINGS)', cliConfig().fhirMappingsDir)
     .option('--top <n>', 'unmapped codes listed per system', '10')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quiet', 'no progress output')
     .action(async (opts: { fhir: string; mappings: string; top: string; json?: boolean; quiet?: boolean }) => {
-      const top = Number(opts.top);
-      if (!Number.isInteger(top) || top < 0) throw new CliError(`--top ${opts.top}: expected a whole number >= 0`);
+      const top = parseIntegerOption('--top', opts.top, 0);
       const progress = new ProgressReporter(process.stderr, opts.quiet === true);
       let terminology: Terminology;
       try {

@@ -4,10 +4,10 @@ import { MAPPING_FILE } from '../mapping-files';
 import { MappingsBuilder } from './mappings.builder';
 import { parseCsvRecords } from './csv-table';
 import { stableJson } from './stable-json';
-import { sharedDataDir } from '../../common/package-root';
+import { SHARED_DATA } from '../../../test/support/shared-data';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const SHARED = sharedDataDir();
+const SHARED = SHARED_DATA;
 const COMMITTED = path.join(REPO, 'fhir-mappings');
 
 describe(MappingsBuilder.name, () => {

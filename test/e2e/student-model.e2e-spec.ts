@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parityBatch, type ParityCase } from '../../test/support/parity-file';
-import { ModelLoadError, StudentModel } from './student-model';
+import { parityBatch, type ParityCase } from '../support/parity-file';
+import { ModelLoadError, StudentModel } from '../../src/inference/student-model';
 
 const repo = path.resolve(__dirname, '..', '..');
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';
