@@ -34,6 +34,7 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     maxAge: 86400,
     optionsSuccessStatus: 204,
   });
-  app.enableShutdownHooks();
+  // SIGTERM drains first (health/shutdown-drain.ts, wired by main.ts); these close at once.
+  app.enableShutdownHooks(['SIGINT', 'SIGHUP']);
   return app;
 }

@@ -17,6 +17,7 @@ import { CdsServicesRegistry, DEFAULT_PREFETCH } from './cds-services.registry';
 import { PrefetchInvalidError, PrefetchResolver, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
 import { draftMedications, targetVisitOf } from './serving/current-visit';
 import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
+import { warmUpRequest } from './serving/warm-up.request';
 
 /**
  * One service call: prefetch → PatientResources (+ draft orders) → timeline → target visit →
@@ -39,6 +40,17 @@ export class CdsHooksService {
     this.vocab = Vocabulary.fromJSON(model.vocab, `${model.dir}/vocab.json`);
     this.ddi = DdiIndex.fromIndexPairs(model.ddi.labels, model.ddi.pairs);
     this.maxVisits = model.manifest.io?.maxVisits ?? DEFAULT_MAX_VISITS;
+  }
+
+  /**
+   * Build what is otherwise built on first use (terminology tables, the first ONNX run, cold code
+   * paths) by answering one synthetic call, so the first real call costs what the next ones do.
+   */
+  async warmUp(): Promise<void> {
+    (this.terminology as { warm?: () => unknown }).warm?.();
+    const request = warmUpRequest();
+    const service = this.registry.services.find((s) => s.hook === request.hook);
+    if (service) await this.call(service.id, request, 'http://localhost');
   }
 
   discovery() {

@@ -10,7 +10,7 @@ describe(loadAppConfig.name, () => {
       port: 3000, host: '0.0.0.0', modelDir: path.join(repoRoot(), 'models/default'), dataDir: path.join(repoRoot(), 'var'),
       fhirMappingsDir: path.join(repoRoot(), 'fhir-mappings'), cdsHooksFile: path.join(repoRoot(), 'cds-hooks.json'),
       clientsFile: undefined, authDisabled: true, publicUrl: undefined, jwtClockSkewSeconds: 30, corsOrigins: '*',
-      fhirTimeoutMs: 5000, bodyLimit: '20mb', logLevel: 'info',
+      fhirTimeoutMs: 5000, bodyLimit: '20mb', shutdownDrainMs: 5000, logLevel: 'info',
     });
   });
 

@@ -35,6 +35,8 @@ export interface AppConfig {
   fhirTimeoutMs: number;
   /** Largest accepted JSON body (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
   bodyLimit: string;
+  /** After SIGTERM, how long /health/ready answers 503 while requests are still served, before closing (SHUTDOWN_DRAIN_MS, default 5000). */
+  shutdownDrainMs: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -83,6 +85,7 @@ export class AppEnvironment {
 
   @IsOptional() @Matches(/^\d+(kb|mb)$/i, { message: 'must look like 500kb or 20mb' }) CDS_BODY_LIMIT?: string;
   @IsOptional() @IsIntegerString(100, 60000) FHIR_TIMEOUT_MS?: string;
+  @IsOptional() @IsIntegerString(0, 120000) SHUTDOWN_DRAIN_MS?: string;
   @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL?: string;
 }
 
@@ -109,6 +112,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     corsOrigins: v.CDS_CORS_ORIGINS === undefined || v.CDS_CORS_ORIGINS === '*' ? '*' : originList(v.CDS_CORS_ORIGINS),
     fhirTimeoutMs: int(v.FHIR_TIMEOUT_MS, 5000),
     bodyLimit: v.CDS_BODY_LIMIT ?? '20mb',
+    shutdownDrainMs: int(v.SHUTDOWN_DRAIN_MS, 5000),
     logLevel: (v.LOG_LEVEL ?? 'info') as AppConfig['logLevel'],
   };
   return config;
