@@ -60,8 +60,8 @@ describe(parseCsvRecords.name, () => {
 
   it.each([
     ['a,b\n1,2,3\n', 't.csv: data row 1 has 3 cells, the header has 2'],
-    ['a,b\n"open,2\n', 't.csv:3: unterminated quoted cell'],
-    ['a,b\n1x"y,2\n', 't.csv:2: quote inside an unquoted cell'],
+    ['a,b\n"open,2\n', 't.csv:2: unterminated quoted field'],
+    ['a,b\n1x"y,2\n', 't.csv:2: quote inside an unquoted field'],
   ])('rejects %p', (text, message) => {
     expect(() => parseCsvRecords(text, 't.csv')).toThrow(message);
   });
