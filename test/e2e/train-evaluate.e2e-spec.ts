@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256File } from '../../src/common/sha256';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,7 +29,7 @@ function expectOneLineFailure(run: CliRun, pattern: RegExp): void {
 async function folderDigest(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of (await fs.readdir(dir)).sort()) {
-    out[f] = createHash('sha256').update(await fs.readFile(path.join(dir, f))).digest('hex');
+    out[f] = await sha256File(path.join(dir, f));
   }
   return out;
 }

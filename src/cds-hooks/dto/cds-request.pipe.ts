@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
 import { validate, ValidationError } from 'class-validator';
 import type { CdsRequest } from '../cds-hooks.types';
 import { CdsContextDto, CdsRequestDto, FhirAuthorizationDto } from './cds-request.dto';
+import { isRecord as isObject } from '../../common/is-record';
 
 /**
  * Validates a service call against the class-validator DTOs without class-transformer's deep copy:
@@ -50,8 +51,4 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
     if (e.children && e.children.length > 0) out.push(...flatten(e.children, name));
   }
   return out;
-}
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -3,6 +3,7 @@ import type { PatientTimeline } from '../../timeline/timeline.types';
 import { TOKEN_PREFIX } from '../../terminology/code-systems';
 import { PAD_ID, PROFILE_FIELDS } from './student-input.types';
 import { profileValuesOf, studentWindowStart } from './student-sample';
+import { isRecord } from '../../common/is-record';
 
 /**
  * The JSON shape of vocab.json (identical to training/dataset.schema.ts `DatasetVocab`, which this
@@ -191,11 +192,7 @@ export function compareStrings(a: string, b: string): number {
 
 function indexOf(values: readonly string[]): Map<string, number> {
   return new Map(values.map((v, i) => [v, i]));
-}
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function isStringArray(value: unknown): value is string[] {
+}function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 function assertUnique(values: readonly string[], what: string, fail: (what: string) => never): void {
