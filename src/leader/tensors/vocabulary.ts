@@ -4,6 +4,7 @@ import { TOKEN_PREFIX } from '../../terminology/code-systems';
 import { PAD_ID, PROFILE_FIELDS } from './student-input.types';
 import { profileValuesOf, studentWindowStart } from './student-sample';
 import { isRecord } from '../../common/is-record';
+import { compareStrings } from '../../common/compare-strings';
 
 /**
  * The JSON shape of vocab.json (identical to training/dataset.schema.ts `DatasetVocab`, which this
@@ -185,10 +186,6 @@ export function medicationToken(atc3: string): string {
   return `${TOKEN_PREFIX.atc3}:${atc3}`;
 }
 
-/** Code-point order, independent of locale, so vocabularies are identical on every machine. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function indexOf(values: readonly string[]): Map<string, number> {
   return new Map(values.map((v, i) => [v, i]));

@@ -7,6 +7,7 @@ import { atc3Of, dotIcd10cm, dotIcd9Diagnosis, normaliseDrugName, normaliseNdc, 
 import { MAPPING_FILE, MAPPING_URL_BASE, type CodeTitlesFile, type DdiPairsFile, type MappingIndexFile } from '../mapping-files';
 import { readCsvRecords, type CsvRecord } from './csv-table';
 import { stableJson } from './stable-json';
+import { compareStrings as cmp } from '../../common/compare-strings';
 
 /** Equivalence codes of FHIR R4 ConceptMap (ConceptMapEquivalence). */
 type Equivalence = ConceptMapGroupElementTarget['equivalence'];
@@ -625,10 +626,6 @@ function kindOf(file: string): string {
   return 'documentation';
 }
 
-/** Code-point order (not locale order), so output does not depend on the machine's locale. */
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
   const set = map.get(key);
