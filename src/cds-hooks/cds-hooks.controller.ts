@@ -9,6 +9,7 @@ import { CdsServicesRegistry } from './cds-services.registry';
 import { CdsFeedbackDto } from './dto/cds-feedback.dto';
 import { CdsRequestPipe } from './dto/cds-request.pipe';
 import { FeedbackStore, FeedbackSummary } from './feedback/feedback.store';
+import { publicBaseOf } from './public-base-url';
 
 /** CDS Hooks 2.0 endpoints; every route here passes the JWT guard. Handlers answer 200, never Nest's POST 201. */
 @Controller('cds-services')
@@ -49,9 +50,4 @@ export class CdsHooksController {
   private serviceOrThrow(id: string): void {
     if (!this.registry.get(id)) throw new NotFoundException(`No CDS service '${id}'`);
   }
-}
-
-/** The base URL clients reach this service at: CDS_PUBLIC_URL, else the request's protocol://host. */
-export function publicBaseOf(req: HttpRequest, publicUrl: string | undefined): string {
-  return publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../common/logger';
 import { IS_PUBLIC } from './public.decorator';
+import { publicBaseOf } from '../public-base-url';
 import { JwtRejected, JwtVerifier } from './jwt-verifier';
 
 export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
@@ -48,6 +49,5 @@ export class CdsJwtGuard implements CanActivate {
 /** The exact URL the client called (without query), as CDS Hooks clients put it in `aud`. */
 export function expectedAudience(req: Request, publicUrl: string | undefined): string {
   const pathOnly = req.originalUrl.split('?')[0];
-  const base = publicUrl ?? `${req.protocol}://${req.get('host') ?? ''}`;
-  return `${base}${pathOnly}`;
+  return `${publicBaseOf(req, publicUrl)}${pathOnly}`;
 }
