@@ -3,14 +3,13 @@
  * dataset, into a resumable float32 cache (teacher/feature-cache.ts) that `leader train
  * --teacher-features`, the teacher head and `leader evaluate` read.
  */
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { CliError } from '../../common/cli-error';
 import { ProgressReporter } from '../progress';
 import { cliConfig } from '../../config/cli-config';
 import { integerOption } from '../integer-option';
-import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetSample, type SplitName } from '../../training/dataset.schema';
+import type { DatasetManifest, SplitName } from '../../training/dataset.schema';
+import { readDataset } from '../../training/dataset.reader';
 import { computeTeacherFeatures, type TeacherPrompt } from '../../teacher/teacher-features.runner';
 import { indexPathFor } from '../../teacher/feature-cache';
 import type { TeacherBackend } from '../../teacher/teacher-backend';
@@ -22,42 +21,11 @@ export interface TeacherDataset {
   prompts: TeacherPrompt[];
 }
 
-/** The prompts of a LEADER dataset folder, in samples.jsonl order, restricted to `splits`. */
+/** The prompts of a LEADER dataset folder (read and checked by readDataset), in samples.jsonl order, restricted to `splits`. */
 export async function readTeacherPrompts(dir: string, splits: SplitName[] = SPLITS): Promise<TeacherDataset> {
-  const manifestPath = path.join(dir, 'manifest.json');
-  let manifest: DatasetManifest;
-  try {
-    manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as DatasetManifest;
-  } catch (e) {
-    throw new CliError(`${manifestPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (is --dataset a `leader dataset` folder?)' : 'not valid JSON'}`);
-  }
-  if (manifest.schemaVersion !== DATASET_SCHEMA_VERSION) throw new CliError(`${manifestPath}: schemaVersion ${manifest.schemaVersion}, expected ${DATASET_SCHEMA_VERSION}`);
-  const samplesPath = path.join(dir, 'samples.jsonl');
-  let text: string;
-  try {
-    text = await fs.readFile(samplesPath, 'utf8');
-  } catch {
-    throw new CliError(`${samplesPath}: not found`);
-  }
+  const { manifest, samples } = await readDataset(dir);
   const wanted = new Set(splits);
-  const prompts: TeacherPrompt[] = [];
-  const seen = new Set<string>();
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let s: Partial<DatasetSample>;
-    try {
-      s = JSON.parse(line) as Partial<DatasetSample>;
-    } catch {
-      throw new CliError(`${samplesPath}:${i + 1}: not valid JSON`);
-    }
-    if (typeof s.id !== 'string' || typeof s.prompt !== 'string' || !SPLITS.includes(s.split as SplitName)) {
-      throw new CliError(`${samplesPath}:${i + 1}: sample needs string id, string prompt and split train|val|test`);
-    }
-    if (seen.has(s.id)) throw new CliError(`${samplesPath}:${i + 1}: duplicate sample id "${s.id}"`);
-    seen.add(s.id);
-    if (wanted.has(s.split as SplitName)) prompts.push({ id: s.id, prompt: s.prompt });
-  });
-  return { manifest, prompts };
+  return { manifest, prompts: samples.filter((s) => wanted.has(s.split)).map((s) => ({ id: s.id, prompt: s.prompt })) };
 }
 
 export interface TeacherCommandOptions {
