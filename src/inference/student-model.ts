@@ -11,7 +11,7 @@ import type { VocabularyJson } from '../leader/tensors/vocabulary';
 import { STUDENT_INPUT_NAMES, STUDENT_OUTPUT_NAMES, type StudentBatch } from '../leader/tensors/student-input.types';
 import { MODEL_MANIFEST_SCHEMA_VERSION, type ModelManifest } from './model-manifest.types';
 
-/** vocab.json of a model: the same shape as training/dataset.schema.ts DatasetVocab (inference may not import training). */
+/** vocab.json of a model: the dataset's (leader/tensors/vocabulary.ts VocabularyJson). */
 export type ModelVocab = VocabularyJson;
 
 /** ddi.json of a model: the same shape as training/dataset.schema.ts DatasetDdi. */

@@ -7,17 +7,21 @@ import { isRecord } from '../../common/is-record';
 import { compareStrings } from '../../common/compare-strings';
 
 /**
- * The JSON shape of vocab.json (identical to training/dataset.schema.ts `DatasetVocab`, which this
- * layer may not import). Token layout, an invariant readers may rely on:
+ * The JSON shape of vocab.json, the one declaration (training's DatasetVocab and inference's
+ * ModelVocab name it). Token layout, an invariant readers may rely on:
  *   tokens[0] = '[PAD]'; tokens[1 + i] = 'atc3:' + labels[i] (the medication tokens, label order);
  *   then diagnosis and procedure tokens (namespaced, e.g. `icd10cm:E11.9`), sorted.
  * So the medication-history token of label i is i + 1 (LEADER's unified vocabulary, leader.md §4.1,
  * without [CLS]/[MASK], which the student never uses).
  */
 export interface VocabularyJson {
+  /** Token id = index. Diagnosis / procedure tokens are namespaced (`icd10cm:E11.9`). */
   tokens: string[];
+  /** Label space: ATC3 codes, label index = position. */
   labels: string[];
+  /** ATC3 → WHO class name (lower case), for prompts and cards. */
   labelNames: Record<string, string>;
+  /** Profile field names in tensor order, and per field its values (index 0 = '<unk>'). */
   profileFields: string[];
   profileValues: Record<string, string[]>;
 }
