@@ -1,4 +1,7 @@
-/** One jest config for unit specs (beside their files) and e2e specs (test/e2e). */
+/**
+ * Every jest test (unit specs beside their files, test/e2e, test/golden): `npx jest path/to/file.spec.ts`.
+ * The tiers that `npm test` runs are jest.unit.config.js and jest.e2e.config.js, built on this one.
+ */
 module.exports = {
   rootDir: '.',
   moduleFileExtensions: ['js', 'json', 'ts'],
@@ -13,6 +16,7 @@ module.exports = {
   moduleNameMapper: { '^fhir-kit-client$': '<rootDir>/node_modules/fhir-kit-client/dist/index.js' },
   // onnxruntime-node checks typed arrays against the host realm's constructors (toolchain.md §2).
   testEnvironment: '<rootDir>/test/ort-env.js',
-  testTimeout: 120000,
+  // Sized for a busy 2-core machine five times slower than an idle one.
+  testTimeout: 600_000,
   maxWorkers: 2,
 };

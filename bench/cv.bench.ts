@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { packageRoot, sharedDataDir } from '../src/common/package-root';
+import { packageRoot } from '../src/common/package-root';
+import { cliConfig } from '../src/config/cli-config';
 import type { ModelManifest } from '../src/inference/model-manifest.types';
 
 const run = promisify(execFile);
@@ -36,7 +37,7 @@ export async function runCvBench(): Promise<void> {
   try {
     const fhir = path.join(tmp, 'fhir');
     const ds = path.join(tmp, 'dataset');
-    await timed(['mimic-to-fhir', '--source', path.join(sharedDataDir(), 'mimic-iv-demo-2.2'), '--out', fhir, '--quiet']);
+    await timed(['mimic-to-fhir', '--source', path.join(cliConfig().sharedDataDir, 'mimic-iv-demo-2.2'), '--out', fhir, '--quiet']);
     // One sample per visit, as scripts/train-default.sh builds models/default's dataset.
     await timed(['dataset', '--fhir', fhir, '--out', ds, '--seed', '42', '--per-visit', '--quiet']);
     const single = await timed(['train', '--dataset', ds, '--out', path.join(tmp, 'model'), '--seed', '42', '--quiet', '--', ...recipe]);

@@ -1,8 +1,11 @@
 /**
- * Student cost: batch-1 / batch-32 inference through onnxruntime-node (the served path, tensor
- * building included) on models/default with real samples, and PyTorch training step / epoch time at
- * MIMIC-IV scale from the trainer's own bench (trainer/leader_trainer/bench.py), next to the
- * reference student's cost on a 2-core CPU (leader.md §9: 1.37 s/step, 16 ms/patient).
+ * Student cost, each speed-up against a baseline measured in the same run on the same machine: the
+ * paper-style student (every patient padded to 10 visits × 100 codes per set, as LEADER's code does)
+ * beside the packed one. Inference: batch 1 and 32 through onnxruntime-node (the served path, tensor
+ * building included) on models/default with real samples, packed batches vs the same samples in
+ * LEADER's fixed layout through the same model. Training: step and epoch time at MIMIC-IV scale from
+ * the trainer's own bench (trainer/leader_trainer/bench.py), packed vs paper-style. leader.md §9's
+ * figures (1.37 s/step, 16 ms/patient) were measured on another machine and are shown for context only.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,14 +14,36 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildStudentBatch, sizeOrder } from '../src/leader/tensors/student-batch';
-import type { StudentSample } from '../src/leader/tensors/student-input.types';
+import { DEFAULT_MAX_VISITS, PAD_ID, type StudentBatch, type StudentSample } from '../src/leader/tensors/student-input.types';
 import { StudentModel } from '../src/inference/student-model';
 import { readDataset } from '../src/training/dataset.reader';
-import { trainerPython } from '../src/training/train.launcher';
-import { packageRoot, sharedDataDir } from '../src/common/package-root';
+import { packageRoot } from '../src/common/package-root';
+import { loadCliConfig } from '../src/config/cli-config';
 
-/** The official student on 2 cores with OpenBLAS (leader.md §9). */
+/** The official student on 2 cores with OpenBLAS (leader.md §9): another machine, context only. */
 export const REFERENCE = { trainStepSeconds: 1.37, inferBatch1Ms: 16, inferBatch32Ms: 560 };
+
+/** LEADER's input layout (leader.md §5): max_record_num visits × max_seq_length codes per set. */
+export const PAPER_CODES_PER_SET = 100;
+
+/**
+ * A batch in LEADER's fixed layout: every patient padded to 10 visits × 100 codes per set (wider only
+ * for a longer set), what the paper's student computes on whatever the patient's size.
+ */
+export function paperStyleBatch(samples: readonly StudentSample[]): StudentBatch {
+  const packed = buildStudentBatch(samples);
+  const V = Math.max(DEFAULT_MAX_VISITS, packed.visits);
+  const widen = (t: StudentBatch['diag']): StudentBatch['diag'] => {
+    const [B, v0, k0] = t.dims;
+    const K = Math.max(PAPER_CODES_PER_SET, k0);
+    const data = new BigInt64Array(B * V * K).fill(BigInt(PAD_ID));
+    for (let b = 0; b < B; b++) for (let v = 0; v < v0; v++) data.set(t.data.subarray((b * v0 + v) * k0, (b * v0 + v + 1) * k0), (b * V + v) * K);
+    return { data, dims: [B, V, K] };
+  };
+  const mask = new Float32Array(packed.batchSize * V);
+  for (let b = 0; b < packed.batchSize; b++) mask.set(packed.visitMask.data.subarray(b * packed.visits, (b + 1) * packed.visits), b * V);
+  return { ...packed, visits: V, diag: widen(packed.diag), proc: widen(packed.proc), med: widen(packed.med), visitMask: { data: mask, dims: [packed.batchSize, V] } };
+}
 
 interface ParityTensor { dims: number[]; data: number[] }
 
@@ -50,19 +75,22 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-async function timeInference(model: StudentModel, samples: StudentSample[], batchSize: number, iterations: number) {
+async function timeInference(model: StudentModel, samples: StudentSample[], batchSize: number, iterations: number,
+  layout: 'packed' | 'paper' = 'packed') {
   const batches: StudentSample[][] = [];
-  // Patients of similar size batched together, as `leader evaluate` does (sizeOrder).
-  samples = sizeOrder(samples).map((i) => samples[i]);
+  const build = layout === 'paper' ? paperStyleBatch : buildStudentBatch;
+  // Packed: patients of similar size batched together, as `leader evaluate` does (sizeOrder). Paper:
+  // every patient has the same fixed shape, so the order changes nothing.
+  if (layout === 'packed') samples = sizeOrder(samples).map((i) => samples[i]);
   for (let i = 0; i < iterations; i++) {
     batches.push(Array.from({ length: batchSize }, (_, j) => samples[(i * batchSize + j) % samples.length]));
   }
-  for (let i = 0; i < 20; i++) await model.predict(buildStudentBatch(batches[i % batches.length]));
+  for (let i = 0; i < Math.min(20, iterations); i++) await model.predict(build(batches[i % batches.length]));
   const ms: number[] = [];
   const started = process.hrtime.bigint();
   for (const b of batches) {
     const t = process.hrtime.bigint();
-    await model.predict(buildStudentBatch(b));
+    await model.predict(build(b));
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const totalS = Number(process.hrtime.bigint() - started) / 1e9;
@@ -75,7 +103,7 @@ async function timeInference(model: StudentModel, samples: StudentSample[], batc
  * as `npm run train:default` does), in a temporary folder; undefined when the demo is not there.
  */
 function buildDemoDataset(workDir: string): string | undefined {
-  const source = path.join(sharedDataDir(), 'mimic-iv-demo-2.2');
+  const source = path.join(loadCliConfig().sharedDataDir, 'mimic-iv-demo-2.2');
   const cli = path.join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   try {
     execFileSync(process.execPath, [cli, 'mimic-to-fhir', '--source', source, '--out', path.join(workDir, 'fhir')], { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -93,7 +121,7 @@ function runTrainerBench(datasetDir: string | undefined): Promise<Record<string,
     const steps = process.env.LEADER_BENCH_TRAIN_STEPS ? ['--steps', process.env.LEADER_BENCH_TRAIN_STEPS] : [];
     // The demo's 100 patients × 90 ≈ MIMIC-IV's 8.9 k (leader.md §1.6); without the demo, synthetic data of MIMIC-IV size.
     const data = datasetDir ? ['--dataset', datasetDir, '--replicate', '90'] : [];
-    const child = spawn(trainerPython(), ['-m', 'trainer.leader_trainer.bench', ...steps, ...data], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(loadCliConfig().python, ['-m', 'trainer.leader_trainer.bench', ...steps, ...data], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
     const records: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
@@ -135,15 +163,19 @@ async function benchStudent(modelDir: string, workDir: string): Promise<void> {
       : samplesFromParity(parity.cases.filter((c) => c.name.startsWith('batch-')));
     if (samples.length === 0) throw new Error(`${modelDir}/parity.json has no batch case to take samples from`);
     console.log(`inference through onnxruntime-node, 1 intra-op thread, ${samples.length} real samples${datasetDir ? ` of ${datasetDir}` : ' (parity.json test batch)'} cycled, batch building included`);
-    const b1 = await timeInference(model, samples, 1, 2000);
-    const b32 = await timeInference(model, samples, 32, 200);
-    console.log(`  batch 1 : p50 ${fmt(b1.p50, 3)} ms  p99 ${fmt(b1.p99, 3)} ms  ${fmt(b1.perSecond, 0)} patients/s   (reference ${REFERENCE.inferBatch1Ms} ms/patient: ${fmt(REFERENCE.inferBatch1Ms / b1.p50, 0)}× faster)`);
-    console.log(`  batch 32: p50 ${fmt(b32.p50, 3)} ms  p99 ${fmt(b32.p99, 3)} ms  ${fmt(b32.perSecond, 0)} patients/s   (reference ${REFERENCE.inferBatch32Ms} ms/batch: ${fmt(REFERENCE.inferBatch32Ms / b32.p50, 0)}× faster)`);
+    for (const [batch, iterations, paperIterations, reference] of [[1, 2000, 300, REFERENCE.inferBatch1Ms], [32, 200, 30, REFERENCE.inferBatch32Ms]] as const) {
+      const packed = await timeInference(model, samples, batch, iterations);
+      const paper = await timeInference(model, samples, batch, paperIterations, 'paper');
+      console.log(`  batch ${String(batch).padEnd(2)}: packed p50 ${fmt(packed.p50, 3)} ms  p99 ${fmt(packed.p99, 3)} ms  ${fmt(packed.perSecond, 0)} patients/s`
+        + ` | paper-style (10 × ${PAPER_CODES_PER_SET}) p50 ${fmt(paper.p50, 3)} ms  ${fmt(paper.perSecond, 0)} patients/s`
+        + ` | packed ${fmt(paper.p50 / packed.p50, 1)}× faster  (leader.md §9, another machine: ${reference} ms)`);
+    }
   } finally {
     await model.release();
   }
 
-  console.log(`training (PyTorch, trainer/leader_trainer/bench.py, ${demoDataset ? 'the MIMIC-IV demo dataset replicated ×90 ≈ MIMIC-IV\'s 8.9 k patients' : 'synthetic data at MIMIC-IV scale ≈ 8.9 k patients'})`);
+  console.log(`training (PyTorch, trainer/leader_trainer/bench.py, ${demoDataset ? 'the MIMIC-IV demo dataset replicated ×90 ≈ MIMIC-IV\'s 8.9 k patients' : 'synthetic data at MIMIC-IV scale ≈ 8.9 k patients'}; `
+    + `paper-style = every patient padded to 10 × ${PAPER_CODES_PER_SET}, padded computation; leader.md §9, another machine: ${REFERENCE.trainStepSeconds} s/step)`);
   let records: Record<string, unknown>[];
   try {
     records = await runTrainerBench(demoDataset);
@@ -151,18 +183,21 @@ async function benchStudent(modelDir: string, workDir: string): Promise<void> {
     console.log(`  not measured: ${(e as Error).message}`);
     return;
   }
+  const of = (bench: string, layout: string) => records.find((r) => r.bench === bench && r.layout === layout);
   for (const r of records) {
     if (r.bench === 'trainer.step') {
       const step = Number(r.median) / 1000;
-      console.log(`  step (batch ${r.batch}, KD ${r.teacher_dim}): median ${fmt(step, 3)} s (min ${fmt(Number(r.min) / 1000, 3)}, max ${fmt(Number(r.max) / 1000, 3)}, CPU ${fmt(Number(r.cpu_median) / 1000, 3)} s, load ${r.loadavg_1m}) `
-        + `vs reference ${REFERENCE.trainStepSeconds} s: ${fmt(REFERENCE.trainStepSeconds / step, 1)}× faster`);
+      const packed = of('trainer.step', 'packed');
+      const ratio = r.layout === 'paper' && packed ? `: packed ${fmt(Number(r.median) / Number(packed.median), 1)}× faster (same run; CPU ${fmt(Number(r.cpu_median) / Number(packed.cpu_median), 1)}×)` : '';
+      console.log(`  step ${r.layout} (batch ${r.batch}, KD ${r.teacher_dim}, ${r.steps} steps): median ${fmt(step, 3)} s (min ${fmt(Number(r.min) / 1000, 3)}, max ${fmt(Number(r.max) / 1000, 3)}, CPU ${fmt(Number(r.cpu_median) / 1000, 3)} s, load ${r.loadavg_1m})${ratio}`);
     } else if (r.bench === 'trainer.epoch') {
-      const epoch = Number(r.seconds);
-      const ref = REFERENCE.trainStepSeconds * Number(r.steps);
-      console.log(`  epoch (${r.train_samples} train patients, ${r.steps} steps${r.extrapolated ? ', extrapolated' : ''}): ${fmt(epoch, 1)} s `
-        + `vs reference ≈ ${fmt(ref, 0)} s: ${fmt(ref / epoch, 1)}× faster`);
+      const packed = of('trainer.epoch', 'packed');
+      const ratio = r.layout === 'paper' && packed ? `: packed ${fmt(Number(r.seconds) / Number(packed.seconds), 1)}× faster (same run)` : '';
+      console.log(`  epoch ${r.layout} (${r.train_samples} train patients, ${r.steps} steps${r.extrapolated ? ', extrapolated' : ''}): ${fmt(Number(r.seconds), 1)} s${ratio}`);
     } else if (r.bench === 'trainer.infer') {
-      console.log(`  PyTorch inference batch ${r.batch} (${r.path} path${r.sorted_by_size ? ', sorted by size' : ''}): ${r.median} ms (${r.per_patient_ms} ms/patient)`);
+      const paper = records.find((x) => x.bench === 'trainer.infer' && x.path === 'paper' && x.batch === r.batch);
+      const ratio = r.path !== 'paper' && paper ? `; paper-style ${fmt(Number(paper.median) / Number(r.median), 1)}× slower` : '';
+      console.log(`  PyTorch inference batch ${r.batch} (${r.path}${r.sorted_by_size ? ', sorted by size' : ''}): ${r.median} ms (${r.per_patient_ms} ms/patient)${ratio}`);
     } else if (r.bench === 'trainer.params') {
       console.log(`  parameters: ${r.total} total, ${r.inference} at inference (${r.tokens} tokens, ${r.labels} labels)`);
     } else {

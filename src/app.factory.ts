@@ -90,6 +90,7 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     const body = JSON.stringify(operationOutcome(issueCodeForStatus(status), [text]));
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-  app.enableShutdownHooks();
+  // SIGTERM drains first (health/shutdown-drain.ts, wired by main.ts); these close at once.
+  app.enableShutdownHooks(['SIGINT', 'SIGHUP']);
   return app;
 }

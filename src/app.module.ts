@@ -9,6 +9,7 @@ import { LOGGER } from './common/logger';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthController } from './health/health.controller';
+import { Readiness } from './health/readiness';
 import { InferenceModule } from './inference/inference.module';
 import type { StudentModel } from './inference/student-model';
 import { Terminology } from './terminology/terminology';
@@ -57,6 +58,7 @@ export class AppModule {
       ],
       controllers: [HealthController],
       providers: [
+        Readiness,
         // Lenient on input: no whitelist stripping (CDS Hooks extensions and 3.0 fields must survive).
         { provide: APP_PIPE, useValue: new ValidationPipe({ transform: true, whitelist: false, forbidUnknownValues: false }) },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -7,6 +7,8 @@ import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { loadAppConfig } from './config/app-config';
 import { createLogger } from './common/logger';
+import { drainOnSigterm } from './health/shutdown-drain';
+import type { AddressInfo } from 'node:net';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -25,7 +27,9 @@ async function bootstrap(): Promise<void> {
   try {
     const app = await createApp({ config, logger });
     await app.listen(config.port, config.host);
-    logger.info({ port: config.port, host: config.host, modelDir: config.modelDir, authDisabled: config.authDisabled }, 'leader-cds listening');
+    drainOnSigterm(app, config.shutdownDrainMs, logger);
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    logger.info({ port, host: config.host, modelDir: config.modelDir, authDisabled: config.authDisabled }, 'leader-cds listening');
   } catch (e) {
     const err = e as Error;
     const message = (err?.message ?? String(e)).split('\n')[0];

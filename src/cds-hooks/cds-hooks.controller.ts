@@ -9,8 +9,10 @@ import type { CdsDiscoveryResponse, CdsRequest, CdsResponse } from './cds-hooks.
 import { CdsHooksService } from './cds-hooks.service';
 import { CdsServicesRegistry } from './cds-services.registry';
 import { CdsFeedbackDto } from './dto/cds-feedback.dto';
-import { CdsRequestPipe, isObject } from './dto/cds-request.pipe';
+import { isRecord as isObject } from '../common/is-record';
+import { CdsRequestPipe } from './dto/cds-request.pipe';
 import { FeedbackStore, FeedbackSummary } from './feedback/feedback.store';
+import { publicBaseOf } from './public-base-url';
 
 /** CDS Hooks 2.0 endpoints; every route here passes the JWT guard. Handlers answer 200, never Nest's POST 201. */
 @Controller('cds-services')
@@ -66,8 +68,3 @@ export class CdsHooksController {
 
 /** The same validation as the app's global pipe, run once the item count is known to be within bounds. */
 const FEEDBACK_VALIDATION = new ValidationPipe({ transform: true, whitelist: false, forbidUnknownValues: false });
-
-/** The base URL clients reach this service at: the first CDS_PUBLIC_URL, else (local demo) localhost:PORT. Never the Host header. */
-export function publicBaseOf(config: Pick<AppConfig, 'publicUrl' | 'port'>): string {
-  return config.publicUrl ?? `http://localhost:${config.port}`;
-}

@@ -60,7 +60,7 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
     CdsJwtGuard,
     CdsHooksService,
   ],
-  exports: [CdsJwtGuard, JWT_VERIFIER],
+  exports: [CdsJwtGuard, JWT_VERIFIER, CdsHooksService],
 })
 export class CdsHooksModule implements OnApplicationShutdown {
   constructor(@Inject(FeedbackStore) private readonly feedback: FeedbackStore) {}

@@ -16,6 +16,7 @@ import { loadModelExtras, PRODUCTS_FILE } from './serving/model-extras';
 import { RecommendationEngine } from './serving/recommendation.engine';
 import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
 import { TimelineLimitError, TimelineLimits } from '../timeline/timeline';
+import { warmUpRequest } from './serving/warm-up.request';
 
 /**
  * One service call: prefetch → PatientResources (+ draft orders) → RecommendationEngine (timeline,
@@ -42,6 +43,17 @@ export class CdsHooksService {
       currentMedicationDays: config.currentMedicationDays,
       timelineLimits: { maxVisits: config.maxVisits, maxCodesPerVisit: config.maxCodesPerVisit, maxMedicationParts: config.maxMedicationParts },
     });
+  }
+
+  /**
+   * Build what is otherwise built on first use (terminology tables, the first ONNX run, cold code
+   * paths) by answering one synthetic call, so the first real call costs what the next ones do.
+   */
+  async warmUp(): Promise<void> {
+    (this.terminology as { warm?: () => unknown }).warm?.();
+    const request = warmUpRequest();
+    const service = this.registry.services.find((s) => s.hook === request.hook);
+    if (service) await this.call(service.id, request, 'http://localhost');
   }
 
   discovery() {

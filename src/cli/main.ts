@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../common/cli-error';
 import { packageRoot } from '../common/package-root';
+import { loadCliConfig } from '../config/cli-config';
 
 export interface CommandModule {
   register(program: Command): void;
@@ -36,8 +37,17 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`leader: ${message.split('\n')[0]}\n`);
-    if (process.env.LEADER_DEBUG && e instanceof Error && !(e instanceof CliError)) process.stderr.write(`${e.stack}\n`);
+    if (e instanceof Error && !(e instanceof CliError) && debugRequested()) process.stderr.write(`${e.stack}\n`);
     return e instanceof CliError ? e.exitCode : 1;
+  }
+}
+
+/** LEADER_DEBUG, unless the configuration itself is what failed. */
+function debugRequested(): boolean {
+  try {
+    return loadCliConfig().debug;
+  } catch {
+    return false;
   }
 }
 

@@ -23,8 +23,3 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
-
-/** ../shared/data beside the repository, or LEADER_SHARED_DATA. */
-export function sharedDataDir(): string {
-  return process.env.LEADER_SHARED_DATA ?? path.resolve(packageRoot(), '..', 'shared', 'data');
-}

@@ -1,10 +1,12 @@
 import { packageRoot } from '../common/package-root';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, ValidateBy, ValidateIf } from 'class-validator';
+import { declaredVariables, environmentProblems, IsIntegerString, type Env } from './environment';
 
 /**
- * The service configuration: one typed object, read from the environment once and validated.
- * This file is the only reader of process.env for the HTTP service.
+ * The service configuration: one typed object, read from the environment once and validated with
+ * class-validator (AppEnvironment). This file is the only reader of process.env for the HTTP service.
  */
 export interface AppConfig {
   /** HTTP port (PORT, default 3000). */
@@ -62,9 +64,12 @@ export interface AppConfig {
   fhirTimeoutMs: number;
   /** Largest accepted JSON body, decompressed (CDS_BODY_LIMIT, default 20mb): prefetch bundles are large. */
   bodyLimit: string;
+  /** CDS_BODY_LIMIT in bytes. */
   bodyLimitBytes: number;
   /** Days an ended medication still counts as current for the cards (LEADER_CURRENT_MEDS_DAYS, default 90). */
   currentMedicationDays: number;
+  /** After SIGTERM, how long /health/ready answers 503 while requests are still served, before closing (SHUTDOWN_DRAIN_MS, default 5000). */
+  shutdownDrainMs: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -81,120 +86,122 @@ export function repoRoot(): string {
   return packageRoot();
 }
 
-type Env = Record<string, string | undefined>;
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const ORIGIN = /^https?:\/\/[^/\s,]+$/;
+
+/** The variables the service reads (trimmed; blank counts as unset), as class-validator checks them. */
+export class AppEnvironment {
+  @IsOptional() @IsIntegerString(0, 65535) PORT?: string;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional() @IsString() LEADER_MODEL_DIR?: string;
+  @IsOptional() @IsString() LEADER_DATA_DIR?: string;
+  @IsOptional() @IsString() LEADER_FHIR_MAPPINGS?: string;
+  @IsOptional() @IsString() CDS_HOOKS_FILE?: string;
+
+  @ValidateIf((o: AppEnvironment) => o.CDS_AUTH_DISABLED !== 'true' || o.CDS_CLIENTS_FILE !== undefined)
+  // Decorators register bottom-up and the first failure is reported: "required" before "file not found".
+  @ValidateBy({ name: 'fileExists', validator: { validate: (v: unknown) => typeof v === 'string' && existsSync(v), defaultMessage: () => 'file not found' } })
+  @IsNotEmpty({ message: 'required: a JSON file of trusted CDS clients; or set CDS_AUTH_DISABLED=true for a local demo' })
+  CDS_CLIENTS_FILE?: string;
+
+  @IsOptional() @IsIn(['true', 'false'], { message: 'must be true or false' }) CDS_AUTH_DISABLED?: string;
+
+  // Required when auth is on: the JWT aud is checked against it, and nothing is derived from the Host header.
+  @ValidateIf((o: AppEnvironment) => o.CDS_AUTH_DISABLED !== 'true' || o.CDS_PUBLIC_URL !== undefined)
+  @ValidateBy({ name: 'isBaseUrlList', validator: { validate: (v: unknown) => typeof v === 'string' && urlList(v).length > 0 && urlList(v).every(isHttpBaseUrl), defaultMessage: () => 'each entry must be an absolute http(s) base URL without query, e.g. https://cds.example.org' } })
+  @IsNotEmpty({ message: 'required when auth is on: the base URL(s) EHRs call, checked against the JWT aud; the Host header is never trusted' })
+  CDS_PUBLIC_URL?: string;
+
+  @IsOptional() @IsIntegerString(0, 300) CDS_JWT_CLOCK_SKEW_S?: string;
+  @IsOptional() @IsIntegerString(10, 86_400) CDS_JWT_MAX_LIFETIME_S?: string;
+  @IsOptional() @IsIntegerString(100, 10_000_000) CDS_JTI_CACHE_PER_ISSUER?: string;
+  @IsOptional() @IsIntegerString(1000, 600_000) CDS_REQUEST_TIMEOUT_MS?: string;
+  @IsOptional() @Matches(/^\d+(kb|mb)$/i, { message: 'must look like 500kb or 20mb' }) FHIR_MAX_RESPONSE_BYTES?: string;
+  @IsOptional() @IsIntegerString(1, 10_000) FHIR_MAX_PAGES?: string;
+  @IsOptional() @IsIntegerString(100, 300_000) FHIR_DEADLINE_MS?: string;
+  @IsOptional() @IsIntegerString(1, 10_000_000) CDS_MAX_RESOURCES_PER_KEY?: string;
+  @IsOptional() @IsIntegerString(1, 1_000_000) CDS_MAX_VISITS?: string;
+  @IsOptional() @IsIntegerString(1, 1_000_000) CDS_MAX_CODES_PER_VISIT?: string;
+  @IsOptional() @IsIntegerString(1, 10_000) CDS_MAX_MEDICATION_PARTS?: string;
+  @IsOptional() @IsIntegerString(1, 100_000) CDS_FEEDBACK_MAX_ITEMS?: string;
+  @IsOptional() @IsIntegerString(1000, 100_000_000) CDS_FEEDBACK_DEDUPE_WINDOW?: string;
+  @IsOptional() @IsIntegerString(0, 3650) LEADER_CURRENT_MEDS_DAYS?: string;
+
+  @IsOptional()
+  @ValidateBy({ name: 'isOriginList', validator: { validate: (v: unknown) => typeof v === 'string' && (v === '*' || originList(v).every((o) => ORIGIN.test(o))), defaultMessage: () => 'each origin must look like http(s)://host[:port]' } })
+  CDS_CORS_ORIGINS?: string;
+
+  @IsOptional() @Matches(/^\d+(kb|mb)$/i, { message: 'must look like 500kb or 20mb' }) CDS_BODY_LIMIT?: string;
+  @IsOptional() @IsIntegerString(100, 60000) FHIR_TIMEOUT_MS?: string;
+  @IsOptional() @IsIntegerString(0, 120000) SHUTDOWN_DRAIN_MS?: string;
+  @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL?: string;
+}
 
 /** Read and validate the configuration; every problem is listed as `NAME=value (why)`. */
 export function loadAppConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
+  const problems = environmentProblems(AppEnvironment, env);
+  if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
+  const v = declaredVariables(AppEnvironment, env);
   const root = repoRoot();
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, def: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${raw} (must be an integer ${min}..${max})`);
-      return def;
-    }
-    return n;
-  };
-  const bool = (name: string): boolean => {
-    const raw = str(name);
-    if (raw === undefined) return false;
-    if (raw === 'true') return true;
-    if (raw === 'false') return false;
-    problems.push(`${name}=${raw} (must be true or false)`);
-    return false;
-  };
-  const dirPath = (name: string, def: string): string => {
-    const raw = str(name);
-    return raw === undefined ? path.resolve(root, def) : path.resolve(raw);
-  };
-
-  const authDisabled = bool('CDS_AUTH_DISABLED');
-  const clientsFile = str('CDS_CLIENTS_FILE');
-  if (!authDisabled && clientsFile === undefined) {
-    problems.push('CDS_CLIENTS_FILE= (required: a JSON file of trusted CDS clients; or set CDS_AUTH_DISABLED=true for a local demo)');
-  } else if (clientsFile !== undefined && !existsSync(clientsFile)) {
-    problems.push(`CDS_CLIENTS_FILE=${clientsFile} (file not found)`);
-  }
-
-  const publicUrlRaw = str('CDS_PUBLIC_URL');
-  const publicUrls: string[] = [];
-  for (const one of (publicUrlRaw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    try {
-      const u = new URL(one);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-      if (u.search || u.hash || u.username || u.password) throw new Error('query');
-      publicUrls.push(one.replace(/\/+$/, ''));
-    } catch {
-      problems.push(`CDS_PUBLIC_URL=${publicUrlRaw} (each entry must be an absolute http(s) base URL without query, e.g. https://cds.example.org)`);
-    }
-  }
-  if (!authDisabled && publicUrlRaw === undefined) {
-    problems.push('CDS_PUBLIC_URL= (required when auth is on: the base URL(s) EHRs call, checked against the JWT aud; the Host header is never trusted)');
-  }
-  const bytes = (name: string, def: string): number => {
-    const raw = str(name) ?? def;
-    const m = /^(\d+)(kb|mb)$/i.exec(raw);
-    if (!m) {
-      problems.push(`${name}=${raw} (must look like 500kb or 20mb)`);
-      return 0;
-    }
-    return Number(m[1]) * (m[2].toLowerCase() === 'kb' ? 1024 : 1024 * 1024);
-  };
-
-  const corsRaw = str('CDS_CORS_ORIGINS') ?? '*';
-  let corsOrigins: '*' | string[] = '*';
-  if (corsRaw !== '*') {
-    corsOrigins = corsRaw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    for (const o of corsOrigins) {
-      if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`CDS_CORS_ORIGINS=${corsRaw} (each origin must look like http(s)://host[:port])`);
-    }
-  }
-
-  const bodyLimit = str('CDS_BODY_LIMIT') ?? '20mb';
-  const bodyLimitBytes = bytes('CDS_BODY_LIMIT', '20mb');
-
-  const logLevel = (str('LOG_LEVEL') ?? 'info') as AppConfig['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} (must be one of ${LOG_LEVELS.join(', ')})`);
+  const dirPath = (raw: string | undefined, def: string): string => (raw === undefined ? path.resolve(root, def) : path.resolve(raw));
+  const int = (raw: string | undefined, def: number): number => (raw === undefined ? def : Number(raw));
+  const publicUrls = v.CDS_PUBLIC_URL === undefined ? [] : urlList(v.CDS_PUBLIC_URL).map((u) => u.replace(/\/+$/, ''));
 
   const config: AppConfig = {
-    port: int('PORT', 3000, 0, 65535),
-    host: str('HOST') ?? '0.0.0.0',
-    modelDir: dirPath('LEADER_MODEL_DIR', 'models/default'),
-    dataDir: dirPath('LEADER_DATA_DIR', 'var'),
-    fhirMappingsDir: dirPath('LEADER_FHIR_MAPPINGS', 'fhir-mappings'),
-    cdsHooksFile: dirPath('CDS_HOOKS_FILE', 'cds-hooks.json'),
-    clientsFile: clientsFile === undefined ? undefined : path.resolve(clientsFile),
-    authDisabled,
+    port: int(v.PORT, 3000),
+    host: v.HOST ?? '0.0.0.0',
+    modelDir: dirPath(v.LEADER_MODEL_DIR, 'models/default'),
+    dataDir: dirPath(v.LEADER_DATA_DIR, 'var'),
+    fhirMappingsDir: dirPath(v.LEADER_FHIR_MAPPINGS, 'fhir-mappings'),
+    cdsHooksFile: dirPath(v.CDS_HOOKS_FILE, 'cds-hooks.json'),
+    clientsFile: v.CDS_CLIENTS_FILE === undefined ? undefined : path.resolve(v.CDS_CLIENTS_FILE),
+    authDisabled: v.CDS_AUTH_DISABLED === 'true',
     ...(publicUrls.length > 0 ? { publicUrl: publicUrls[0] } : {}),
     publicUrls,
-    jwtClockSkewSeconds: int('CDS_JWT_CLOCK_SKEW_S', 30, 0, 300),
-    jwtMaxLifetimeSeconds: int('CDS_JWT_MAX_LIFETIME_S', 600, 10, 86_400),
-    jtiCachePerIssuer: int('CDS_JTI_CACHE_PER_ISSUER', 100_000, 100, 10_000_000),
-    requestTimeoutMs: int('CDS_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
-    fhirMaxResponseBytes: bytes('FHIR_MAX_RESPONSE_BYTES', '20mb'),
-    fhirMaxPages: int('FHIR_MAX_PAGES', 50, 1, 10_000),
-    fhirDeadlineMs: int('FHIR_DEADLINE_MS', 15_000, 100, 300_000),
-    maxResourcesPerKey: int('CDS_MAX_RESOURCES_PER_KEY', 50_000, 1, 10_000_000),
-    maxVisits: int('CDS_MAX_VISITS', 5000, 1, 1_000_000),
-    maxCodesPerVisit: int('CDS_MAX_CODES_PER_VISIT', 2000, 1, 1_000_000),
-    maxMedicationParts: int('CDS_MAX_MEDICATION_PARTS', 32, 1, 10_000),
-    feedbackMaxItems: int('CDS_FEEDBACK_MAX_ITEMS', 100, 1, 100_000),
-    feedbackDedupeWindow: int('CDS_FEEDBACK_DEDUPE_WINDOW', 200_000, 1000, 100_000_000),
-    corsOrigins,
-    fhirTimeoutMs: int('FHIR_TIMEOUT_MS', 5000, 100, 60000),
-    bodyLimit,
-    bodyLimitBytes,
-    currentMedicationDays: int('LEADER_CURRENT_MEDS_DAYS', 90, 0, 3650),
-    logLevel,
+    jwtClockSkewSeconds: int(v.CDS_JWT_CLOCK_SKEW_S, 30),
+    jwtMaxLifetimeSeconds: int(v.CDS_JWT_MAX_LIFETIME_S, 600),
+    jtiCachePerIssuer: int(v.CDS_JTI_CACHE_PER_ISSUER, 100_000),
+    requestTimeoutMs: int(v.CDS_REQUEST_TIMEOUT_MS, 30_000),
+    fhirMaxResponseBytes: bytes(v.FHIR_MAX_RESPONSE_BYTES ?? '20mb'),
+    fhirMaxPages: int(v.FHIR_MAX_PAGES, 50),
+    fhirDeadlineMs: int(v.FHIR_DEADLINE_MS, 15_000),
+    maxResourcesPerKey: int(v.CDS_MAX_RESOURCES_PER_KEY, 50_000),
+    maxVisits: int(v.CDS_MAX_VISITS, 5000),
+    maxCodesPerVisit: int(v.CDS_MAX_CODES_PER_VISIT, 2000),
+    maxMedicationParts: int(v.CDS_MAX_MEDICATION_PARTS, 32),
+    feedbackMaxItems: int(v.CDS_FEEDBACK_MAX_ITEMS, 100),
+    feedbackDedupeWindow: int(v.CDS_FEEDBACK_DEDUPE_WINDOW, 200_000),
+    currentMedicationDays: int(v.LEADER_CURRENT_MEDS_DAYS, 90),
+    corsOrigins: v.CDS_CORS_ORIGINS === undefined || v.CDS_CORS_ORIGINS === '*' ? '*' : originList(v.CDS_CORS_ORIGINS),
+    fhirTimeoutMs: int(v.FHIR_TIMEOUT_MS, 5000),
+    bodyLimit: v.CDS_BODY_LIMIT ?? '20mb',
+    bodyLimitBytes: bytes(v.CDS_BODY_LIMIT ?? '20mb'),
+    shutdownDrainMs: int(v.SHUTDOWN_DRAIN_MS, 5000),
+    logLevel: (v.LOG_LEVEL ?? 'info') as AppConfig['logLevel'],
   };
-  if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
   return config;
+}
+
+function isHttpBaseUrl(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash && !v.includes('?') && !v.includes('#');
+  } catch {
+    return false;
+  }
+}
+
+/** `500kb` / `20mb` (validated above) in bytes. */
+function bytes(raw: string): number {
+  const m = /^(\d+)(kb|mb)$/i.exec(raw)!;
+  return Number(m[1]) * (m[2].toLowerCase() === 'kb' ? 1024 : 1024 * 1024);
+}
+
+function urlList(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function originList(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }

@@ -59,7 +59,8 @@ export class AuthorizationServer {
     const registered = new Map(options.clients.map((c) => [c.client_id, c]));
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'leader-ehr-1', use: 'sig', alg: 'RS256' };
-    let server: AuthorizationServer | undefined;
+    // Filled in below: the provider's callbacks need the server they are part of.
+    const built: { server?: AuthorizationServer } = {};
 
     const grantable = (ctx: KoaContextWithOIDC, clientId: string | undefined): string => {
       const client = clientId ? registered.get(clientId) : undefined;
@@ -139,7 +140,7 @@ export class AuthorizationServer {
       if (ctx.oidc?.route !== 'token' || ctx.status !== 200) return;
       const body = ctx.body as Record<string, unknown> | undefined;
       const token = (ctx.oidc.entities as { AccessToken?: { grantId?: string } }).AccessToken;
-      const launch = server?.launches.ofGrant(token?.grantId);
+      const launch = built.server?.launches.ofGrant(token?.grantId);
       if (!body || !launch) return;
       body.scope = [...(launch.grantedScopes ?? []), ...String(body.scope ?? '').split(' ').filter(Boolean)].join(' ');
       if (launch.patient) body.patient = launch.patient;
@@ -148,8 +149,8 @@ export class AuthorizationServer {
       body.need_patient_banner = launch.needPatientBanner;
       body.smart_style_url = options.smartStyleUrl;
     });
-    server = new AuthorizationServer(provider, options);
-    return server;
+    built.server = new AuthorizationServer(provider, options);
+    return built.server;
   }
 
   /** `.well-known/smart-configuration` for the FHIR base. */

@@ -1,5 +1,6 @@
 import type { Condition, Encounter, Medication, MedicationRequest, Patient, Procedure, Resource } from 'fhir/r4';
 import type { PatientResources } from './fhir-source.types';
+import { compareStrings } from '../common/compare-strings';
 
 /** Every FHIR R4 (4.0.1) resource type (from @types/fhir `fhir/r4` FhirResource). */
 export const R4_RESOURCE_TYPES: ReadonlySet<string> = new Set(
@@ -197,9 +198,7 @@ export function toPatientResources(bucket: PatientBucket, lookupMedication: (id:
 
 /** Deterministic id order (plain code-unit comparison, so it is the same in every locale). */
 export function compareIds(a: string | undefined, b: string | undefined): number {
-  const x = a ?? '';
-  const y = b ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
+  return compareStrings(a ?? '', b ?? '');
 }
 
 /** 1-based line and column of a character offset in text (for error messages). */

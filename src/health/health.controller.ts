@@ -1,17 +1,19 @@
-import { Controller, Get, HttpCode, Inject, OnApplicationShutdown, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { StudentModel } from '../inference/student-model';
 import { Public } from '../cds-hooks/auth/public.decorator';
+import { Readiness } from './readiness';
 
 /**
- * Liveness (the process answers) and readiness (the model is loaded and the app is not shutting
- * down). A model that cannot load stops startup, so a running app always has one.
+ * Liveness (the process answers) and readiness (warm, and not draining for shutdown: see Readiness).
+ * A model that cannot load stops startup, so a running app always has one.
  */
 @Controller('health')
 @Public()
-export class HealthController implements OnApplicationShutdown {
-  private shuttingDown = false;
-
-  constructor(@Inject(StudentModel) private readonly model: StudentModel) {}
+export class HealthController {
+  constructor(
+    @Inject(StudentModel) private readonly model: StudentModel,
+    @Inject(Readiness) private readonly readiness: Readiness,
+  ) {}
 
   @Get('live')
   @HttpCode(200)
@@ -21,11 +23,9 @@ export class HealthController implements OnApplicationShutdown {
 
   @Get('ready')
   ready(): { status: 'ready'; model: string } {
-    if (this.shuttingDown) throw new ServiceUnavailableException('shutting down');
+    const state = this.readiness.state;
+    if (state === 'draining') throw new ServiceUnavailableException('shutting down: draining in-flight requests');
+    if (state === 'warming-up') throw new ServiceUnavailableException('warming up');
     return { status: 'ready', model: `${this.model.manifest.name} ${this.model.manifest.version}` };
-  }
-
-  onApplicationShutdown(): void {
-    this.shuttingDown = true;
   }
 }

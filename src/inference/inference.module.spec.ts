@@ -10,7 +10,18 @@ describe(InferenceModule.name, () => {
     const app = await Test.createTestingModule({ imports: [InferenceModule.forRoot(defaultModel)] }).compile();
     const sut = app.get(StudentModel);
     expect(sut.manifest.name).toBe('leader-student-mimic-iv-demo');
+    const release = jest.spyOn(sut, 'release');
     await app.close();
+    expect(release).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a model it was given to its owner at shutdown', async () => {
+    const model = await StudentModel.load(defaultModel);
+    const app = await Test.createTestingModule({ imports: [InferenceModule.forModel(model)] }).compile();
+    const release = jest.spyOn(model, 'release');
+    await app.close();
+    expect(release).not.toHaveBeenCalled();
+    await model.release();
   });
 
   it('fails to boot with the ModelLoadError of a bad folder', async () => {

@@ -3,7 +3,7 @@
  * after the folder proves it is complete and consistent (manifest schema, file hashes, ONNX I/O
  * names). Used by the CDS service, `leader evaluate` and the bench, so all three run the same path.
  */
-import { createHash } from 'node:crypto';
+import { sha256File, sha256Hex } from '../common/sha256';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -12,7 +12,7 @@ import { STUDENT_INPUT_NAMES, STUDENT_OUTPUT_NAMES, type StudentBatch } from '..
 import { MODEL_MANIFEST_SCHEMA_VERSION, type ModelManifest } from './model-manifest.types';
 import { applyTemperature, temperatureOf } from './calibration';
 
-/** vocab.json of a model: the same shape as training/dataset.schema.ts DatasetVocab (inference may not import training). */
+/** vocab.json of a model: the dataset's (leader/tensors/vocabulary.ts VocabularyJson). */
 export type ModelVocab = VocabularyJson;
 
 /** ddi.json of a model: the same shape as training/dataset.schema.ts DatasetDdi. */
@@ -42,10 +42,6 @@ export interface StudentPrediction {
   hidden: Float32Array;
   batchSize: number;
   labels: number;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
 }
 
 /** Hashes may be written bare or as `sha256:<hex>`. */
@@ -116,7 +112,7 @@ export class StudentModel {
     } catch (e) {
       throw new ModelLoadError(`${onnxFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable'} (ONNX model named by ${manifestFile})`);
     }
-    const onnxSha = createHash('sha256').update(onnxBytes).digest('hex');
+    const onnxSha = sha256Hex(onnxBytes);
     if (onnxSha !== normaliseSha256(manifest.onnxSha256)) {
       throw new ModelLoadError(`${onnxFile}: sha256 ${onnxSha.slice(0, 12)}… does not match manifest onnxSha256 ${normaliseSha256(manifest.onnxSha256).slice(0, 12)}… (corrupt or replaced model file)`);
     }

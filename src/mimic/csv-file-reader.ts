@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { CliError } from '../common/cli-error';
-import { CsvParser, CsvSyntaxError } from './csv-parser';
+import { CsvParser, CsvSyntaxError } from '../common/csv-parser';
 
 export interface CsvStreamHandlers {
   /**

@@ -6,7 +6,7 @@ import { CliError } from '../common/cli-error';
 import { EXTENSION, MIMIC_IDENTIFIER, MIMIC_PROFILE, MIMIC_SYSTEM, SYSTEM } from '../terminology/code-systems';
 import { ConversionReport, type ReasonCount } from './conversion-report';
 import { columnIndex, fileSize, streamCsvFile } from './csv-file-reader';
-import { dotIcd10Diagnosis, dotIcd9Diagnosis, dotIcd9Procedure, normalizeIcd10Procedure, undotIcd } from './icd-format';
+import { dotIcd10cm, dotIcd9Diagnosis, dotIcd9Procedure, undotCode } from '../terminology/code-normalise';
 import { HashRepeatCounter, MIMIC_RESOURCE_TYPES, MimicIds, type MimicResourceType } from './mimic-ids';
 import { detectMimicLayout, type MimicDataset, type MimicLayout, type MimicTables } from './mimic-layout';
 import {
@@ -325,7 +325,7 @@ class MimicConversion {
         // Only ICD-9 and ICD-10 titles can be looked up: event rows of other versions are dropped.
         const titles = version === '9' ? (kind === 'dx' ? this.titles.dx9 : this.titles.px9)
           : version === '10' ? (kind === 'dx' ? this.titles.dx10 : this.titles.px10) : undefined;
-        titles?.set(undotIcd(f[c[code]]), f[c.long_title].trim());
+        titles?.set(undotCode(f[c[code]]), f[c.long_title].trim());
       } };
     });
   }
@@ -339,7 +339,7 @@ class MimicConversion {
       if (this.isIV && c.icd_version < 0) throw new CliError(`${file}:1: missing column 'icd_version'`);
       return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
-        const icd = undotIcd(f[c[code]]);
+        const icd = undotCode(f[c[code]]);
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
         if (icd === '') return this.report.drop(table, 'diagnosis without icd code', line);
         const version = this.isIV ? f[c.icd_version].trim() : '9';
@@ -350,7 +350,7 @@ class MimicConversion {
         const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.diagnosisIcd9 : MIMIC_SYSTEM.diagnosisIcd10, code: icd, display };
         const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Diagnosis(icd), display }
-          : { system: SYSTEM.icd10cm, code: dotIcd10Diagnosis(icd), display };
+          : { system: SYSTEM.icd10cm, code: dotIcd10cm(icd), display };
         this.writers.Condition.addLine(conditionJson(id, local, standard, this.eventPatientId(subject, table, line), this.encounterId(hadm, table, line)));
       } };
     });
@@ -365,7 +365,7 @@ class MimicConversion {
       if (this.isIV && c.icd_version < 0) throw new CliError(`${file}:1: missing column 'icd_version'`);
       return { columns: c, row: (f, line) => {
         const subject = f[c.subject_id].trim();
-        const icd = undotIcd(f[c[code]]);
+        const icd = undotCode(f[c[code]]);
         if (subject === '') return this.report.drop(table, 'missing subject_id', line);
         if (icd === '') return this.report.drop(table, 'procedure without icd code', line);
         const version = this.isIV ? f[c.icd_version].trim() : '9';
@@ -376,7 +376,7 @@ class MimicConversion {
         const local: CodingParts = { system: version === '9' ? MIMIC_SYSTEM.procedureIcd9 : MIMIC_SYSTEM.procedureIcd10, code: icd, display };
         const standard: CodingParts = version === '9'
           ? { system: SYSTEM.icd9cm, code: dotIcd9Procedure(icd), display }
-          : { system: SYSTEM.icd10pcs, code: normalizeIcd10Procedure(icd), display };
+          : { system: SYSTEM.icd10pcs, code: undotCode(icd), display };
         // MIMIC-IV has chartdate; MIMIC-III procedures carry no date, so the admission time stands in.
         const performed = c.chartdate >= 0
           ? this.dateTime(f[c.chartdate], table, 'chartdate', line)

@@ -13,8 +13,7 @@
  *   a decoder whose GGUF has no `<arch>.pooling_type` (none) or `= 3` (last). A GGUF declaring mean
  *   (1), cls (2) or rank (4) pooling is refused: it would not be LEADER's feature.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../common/sha256';
 import { promises as fs } from 'node:fs';
 import { CliError } from '../common/cli-error';
 import type { TeacherBackend } from './teacher-backend';
@@ -32,12 +31,6 @@ const POOLING_NAMES: Record<number, string> = { 0: 'none', 1: 'mean', 2: 'cls', 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 type LlamaModel = Awaited<ReturnType<Awaited<ReturnType<NodeLlamaCpp['getLlama']>>['loadModel']>>;
 type LlamaEmbeddingContext = Awaited<ReturnType<LlamaModel['createEmbeddingContext']>>;
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 export class LlamaCppBackend implements TeacherBackend {
   readonly name = 'llama-cpp';

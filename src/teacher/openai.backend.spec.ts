@@ -13,7 +13,7 @@ describe(OpenAiBackend.name, () => {
 
   it('returns one vector per prompt in order, batching and bounding requests', async () => {
     const srv = await start();
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', inputsPerRequest: 3, concurrency: 2, env: {} });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', inputsPerRequest: 3, concurrency: 2 });
     const vectors = await sut.embed(prompts);
     expect(vectors.map((v) => Array.from(v))).toEqual(prompts.map((p) => Array.from(Float32Array.from(fakeVector(p, 16)))));
     // Batches run concurrently, so they may reach the server in any order.
@@ -23,7 +23,7 @@ describe(OpenAiBackend.name, () => {
 
   it('sends the API key from the named environment variable as a bearer token', async () => {
     const srv = await start();
-    const sut = new OpenAiBackend({ url: `${srv.url}/v1/`, model: 'teacher', apiKeyEnv: 'MY_KEY', env: { MY_KEY: 'sk-test' } });
+    const sut = new OpenAiBackend({ url: `${srv.url}/v1/`, model: 'teacher', apiKey: 'sk-test' });
     await sut.embed(['a']);
     expect(srv.requests[0].authorization).toBe('Bearer sk-test');
   });
@@ -31,7 +31,7 @@ describe(OpenAiBackend.name, () => {
   it('survives a 429 with Retry-After and a 500 by retrying', async () => {
     const srv = await start((n) => (n === 1 ? { status: 429, retryAfter: '0' } : n === 2 ? { status: 500 } : undefined));
     const retries: (number | string)[] = [];
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1, env: {}, onRetry: (r) => retries.push(r.status) });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1, onRetry: (r) => retries.push(r.status) });
     const vectors = await sut.embed(['x', 'y']);
     expect(vectors).toHaveLength(2);
     expect(retries).toEqual([429, 500]);
@@ -40,26 +40,26 @@ describe(OpenAiBackend.name, () => {
 
   it('gives up after maxRetries with a clear error', async () => {
     const srv = await start(() => ({ status: 503 }));
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1, maxRetries: 2, env: {} });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1, maxRetries: 2 });
     await expect(sut.embed(['x'])).rejects.toThrow(/HTTP 503, still failing after 3 attempts/);
   });
 
   it('does not retry a 400 and reports the server message', async () => {
     const srv = await start(() => ({ status: 400 }));
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1, env: {} });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', backoffMs: 1 });
     await expect(sut.embed(['x'])).rejects.toThrow(/HTTP 400 .*scripted 400/);
     expect(srv.requests).toHaveLength(1);
   });
 
   it('refuses a dimension change between requests', async () => {
     const srv = await start((n) => (n === 2 ? { dim: 8 } : undefined));
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', inputsPerRequest: 2, concurrency: 1, env: {} });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', inputsPerRequest: 2, concurrency: 1 });
     await expect(sut.embed(['a', 'b', 'c'])).rejects.toThrow(/dimension changed from 16 to 8/);
   });
 
   it('refuses a response whose count does not match the inputs', async () => {
     const srv = await start(() => ({ dropOne: true }));
-    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher', env: {} });
+    const sut = new OpenAiBackend({ url: srv.url, model: 'teacher' });
     await expect(sut.embed(['a', 'b'])).rejects.toBeInstanceOf(CliError);
     await expect(sut.embed(['a', 'b'])).rejects.toThrow(/sent 2 inputs, got 1 embeddings/);
   });
@@ -69,14 +69,14 @@ describe(OpenAiBackend.name, () => {
     const url = srv.url;
     await srv.close();
     server = undefined;
-    const sut = new OpenAiBackend({ url, model: 'teacher', backoffMs: 1, maxRetries: 1, env: {} });
+    const sut = new OpenAiBackend({ url, model: 'teacher', backoffMs: 1, maxRetries: 1 });
     await expect(sut.embed(['a'])).rejects.toThrow(/request failed \(ECONNREFUSED\), still failing after 2 attempts/);
   });
 
   it('hashes url, model and the served model id', async () => {
     const srv = await start();
-    const a = await new OpenAiBackend({ url: srv.url, model: 'teacher-a', env: {} }).modelHash();
-    const b = await new OpenAiBackend({ url: srv.url, model: 'teacher-b', env: {} }).modelHash();
+    const a = await new OpenAiBackend({ url: srv.url, model: 'teacher-a' }).modelHash();
+    const b = await new OpenAiBackend({ url: srv.url, model: 'teacher-b' }).modelHash();
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(a).not.toBe(b);
   });
@@ -96,7 +96,7 @@ describe(OpenAiBackend.name, () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     try {
       const warnings: string[] = [];
-      const sut = new OpenAiBackend({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, model: 'm', env: {}, extraBody: { embd_normalize: -1 }, onWarning: (w) => warnings.push(w) });
+      const sut = new OpenAiBackend({ url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, model: 'm', extraBody: { embd_normalize: -1 }, onWarning: (w) => warnings.push(w) });
       await sut.embed(['a']);
       await sut.embed(['b']);
       expect(bodies[0]).toMatchObject({ embd_normalize: -1, model: 'm', input: ['a'] });

@@ -13,15 +13,14 @@ import type { TeacherBackend } from './teacher-backend';
 export interface OpenAiBackendOptions {
   url: string;
   model: string;
-  /** Name of the environment variable holding the API key (sent as Bearer when set). */
-  apiKeyEnv?: string;
+  /** The API key, sent as Bearer when set (the CLI reads it from the variable --api-key-env names). */
+  apiKey?: string;
   concurrency?: number;
   inputsPerRequest?: number;
   maxRetries?: number;
   /** First backoff delay; doubles per attempt, capped at 30 s. */
   backoffMs?: number;
   requestTimeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
   /** Extra JSON fields for every request body, e.g. {"embd_normalize": -1} for llama-server. */
   extraBody?: Record<string, unknown>;
   /** Called once if the vectors look L2-normalised (LEADER distils unnormalised hidden states). */
@@ -85,9 +84,7 @@ export class OpenAiBackend implements TeacherBackend {
     if (!options.model) throw new CliError('--model is required with --backend openai (the served model name)');
     this.endpoint = embeddingsEndpoint(options.url);
     this.model = options.model;
-    const env = options.env ?? process.env;
-    const keyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY';
-    this.apiKey = env[keyEnv] || undefined;
+    this.apiKey = options.apiKey || undefined;
     this.concurrency = options.concurrency ?? 4;
     this.inputsPerRequest = options.inputsPerRequest ?? 16;
     this.maxRetries = options.maxRetries ?? 5;

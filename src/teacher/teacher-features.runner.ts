@@ -24,7 +24,7 @@ export interface TeacherRunOptions {
   datasetVocabHash: string;
   progress?: TeacherProgress;
   /**
-   * Test hook (LEADER_TEACHER_STOP_AFTER): stop with an error after this many batches of this run,
+   * Test hook (--stop-after-batches): stop with an error after this many batches of this run,
    * as an interrupted run would, so resumption can be tested deterministically.
    */
   stopAfterBatches?: number;
@@ -59,7 +59,7 @@ export async function computeTeacherFeatures(backend: TeacherBackend, prompts: T
       batches++;
       if (options.stopAfterBatches !== undefined && batches >= options.stopAfterBatches && !writer.complete) {
         bar?.stop();
-        throw new CliError(`stopped after ${batches} batch(es) (LEADER_TEACHER_STOP_AFTER); ${writer.rows}/${prompts.length} rows kept in ${options.out}, rerun to resume`, 3);
+        throw new CliError(`stopped after ${batches} batch(es) (--stop-after-batches); ${writer.rows}/${prompts.length} rows kept in ${options.out}, rerun to resume`, 3);
       }
     }
     bar?.stop();

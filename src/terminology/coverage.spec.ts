@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Bundle, Resource } from 'fhir/r4';
@@ -7,10 +7,10 @@ import { normaliseNdc } from './code-normalise';
 import { MIMIC_SYSTEM, SYSTEM } from './code-systems';
 import { computeCoverage, formatCoverage, parseProductList, productListCoverage, TEXT_SYSTEM, UNRESOLVED_SYSTEM } from './coverage';
 import { Terminology } from './terminology';
-import { sharedDataDir } from '../common/package-root';
+import { itWithShared, SHARED_DATA } from '../../test/support/shared-data';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const SHARED = sharedDataDir();
+const SHARED = SHARED_DATA;
 
 describe(computeCoverage.name, () => {
   const terminology = Terminology.loadSync(path.join(REPO, 'fhir-mappings'));
@@ -74,7 +74,7 @@ describe(computeCoverage.name, () => {
   });
 
   const bundles = path.join(SHARED, 'synthea-r4-smart-sample', 'bundles');
-  (existsSync(bundles) ? it : it.skip)('maps every Synthea MedicationRequest (RxNorm) and Condition (SNOMED) of the SMART sample (first 60 bundles)', async () => {
+  itWithShared(bundles)('maps every Synthea MedicationRequest (RxNorm) and Condition (SNOMED) of the SMART sample (first 60 bundles)', async () => {
     function* resources(): Iterable<Resource> {
       // 60 of 467 bundles keep the test short; `leader terminology-coverage` measured all 467 (see the comment below).
       for (const file of readdirSync(bundles).filter((f) => f.endsWith('.json.gz')).sort().slice(0, 60)) {
@@ -108,7 +108,7 @@ describe('MIMIC prescriptions → ATC3 (issue targets)', () => {
   }
 
   const iv = path.join(SHARED, 'mimic-iv-demo-2.2', 'hosp', 'prescriptions.csv.gz');
-  (existsSync(iv) ? it : it.skip)('MIMIC-IV demo: ≥ 99 % of rows with an NDC, and of drug rows, get an ATC3', () => {
+  itWithShared(iv)('MIMIC-IV demo: ≥ 99 % of rows with an NDC, and of drug rows, get an ATC3', () => {
     const sut = measure(iv);
     // Measured: rows with an NDC 100.0 %, drug rows 100.0 %, all rows 96.1 % (the rest are Bag/Vial/Soln base rows).
     expect(sut.withNdc).toBeGreaterThanOrEqual(0.99);
@@ -117,7 +117,7 @@ describe('MIMIC prescriptions → ATC3 (issue targets)', () => {
   });
 
   const iii = path.join(SHARED, 'mimic-iii-demo-1.4', 'PRESCRIPTIONS.csv');
-  (existsSync(iii) ? it : it.skip)('MIMIC-III demo: ≥ 95 % of rows with an NDC, and of drug rows, get an ATC3', () => {
+  itWithShared(iii)('MIMIC-III demo: ≥ 95 % of rows with an NDC, and of drug rows, get an ATC3', () => {
     const sut = measure(iii);
     // Measured: rows with an NDC 99.98 %, drug rows 99.97 %, all rows 98.3 %.
     expect(sut.withNdc).toBeGreaterThanOrEqual(0.95);

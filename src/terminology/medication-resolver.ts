@@ -1,4 +1,4 @@
-import type { CodeableConcept, Coding, Dosage, Medication, MedicationRequest, Reference, Resource } from 'fhir/r4';
+import type { CodeableConcept, Coding, Dosage, Medication, Reference, Resource } from 'fhir/r4';
 import { parseReference } from '../fhir/fhir-resource.utils';
 import { MIMIC_SYSTEM, SYSTEM } from './code-systems';
 

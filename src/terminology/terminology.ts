@@ -107,9 +107,8 @@ export class Terminology implements TerminologyLookup {
     this.ddi = Object.freeze((ddiPairs ?? (json.ddiAtc3Pairs as DdiPairsFile).pairs).map((p) => Object.freeze([p[0], p[1]] as const)));
   }
 
-  /** fhir-mappings/ of this checkout (LEADER_FHIR_MAPPINGS overrides): found from this file upwards, so it works from src/ and dist/. */
+  /** fhir-mappings/ of this checkout, found from this file upwards, so it works from src/ and dist/ (config readers override it). */
   static defaultDir(): string {
-    if (process.env.LEADER_FHIR_MAPPINGS) return process.env.LEADER_FHIR_MAPPINGS;
     return path.join(packageRoot(), 'fhir-mappings');
   }
 

@@ -77,8 +77,6 @@ const SKIPPED_REQUEST = new Set(['entered-in-error', 'cancelled']);
 /** Coding systems in the order a diagnosis/procedure token is taken from (first that maps wins). */
 const DIAGNOSIS_PREFERENCE = [SYSTEM.icd10cm, SYSTEM.icd9cm, MIMIC_SYSTEM.diagnosisIcd10, MIMIC_SYSTEM.diagnosisIcd9, SYSTEM.snomed];
 const PROCEDURE_PREFERENCE = [SYSTEM.icd10pcs, SYSTEM.icd10pcsAlias, SYSTEM.icd9cm, MIMIC_SYSTEM.procedureIcd10, MIMIC_SYSTEM.procedureIcd9, SYSTEM.snomed];
-/** MIMIC Medication identifiers that also work as codings (formulary code, drug name). */
-const MIMIC_MEDICATION_IDENTIFIERS = new Set<string>([MIMIC_SYSTEM.medicationNdc, MIMIC_SYSTEM.medicationGsn, MIMIC_SYSTEM.medicationFormulary, MIMIC_SYSTEM.medicationName]);
 
 /** Encounter.class (v3-ActCode) as readable admission type text. */
 const ENCOUNTER_CLASS_TEXT: Record<string, string> = {

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { cliConfig } from '../config/cli-config';
 import { writeDirAtomic, writeFileAtomic } from '../common/atomic-write';
 import { mulberry32 } from '../common/random';
 import { StudentModel } from '../inference/student-model';
@@ -266,7 +267,7 @@ async function runFold(o: CrossValidationOptions, ds: LoadedDataset, a: FoldAssi
   const resume = await exists(path.join(`${modelDir}.tmp-train`, 'checkpoint.pt'));
   o.progress?.fold(a.fold, o.folds, 'train', resume ? 'resuming from its checkpoint' : undefined);
   const run = await runTrainer({
-    dataset: datasetDir, out: modelDir, epochs: o.epochs, resume,
+    dataset: datasetDir, out: modelDir, epochs: o.epochs, resume, python: cliConfig().python,
     extraArgs: ['--seed', String(o.seed), ...o.trainerArgs],
     onEvent: (e) => o.progress?.trainerEvent?.(a.fold, e),
   });

@@ -3,7 +3,8 @@ import type { TerminologyLookup } from '../terminology/terminology.types';
 import { buildPrompt } from '../leader/prompt/prompt';
 import { DEFAULT_MAX_VISITS } from '../leader/tensors/student-input.types';
 import { buildStudentSample, emptyDroppedCodeCounts, hasStudentCodes, labelsOf } from '../leader/tensors/student-sample';
-import { Vocabulary, compareStrings } from '../leader/tensors/vocabulary';
+import { Vocabulary } from '../leader/tensors/vocabulary';
+import { compareStrings } from '../common/compare-strings';
 import type { DatasetDdi, DatasetManifest, DatasetSample, SplitName } from './dataset.schema';
 import { SPLIT_NAMES, comparePatientIds, splitPatients } from './splits';
 

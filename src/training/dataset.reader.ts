@@ -7,6 +7,7 @@ import { Vocabulary, VocabularyError } from '../leader/tensors/vocabulary';
 import { DATASET_SCHEMA_VERSION, type DatasetDdi, type DatasetManifest, type DatasetSample, type SplitName } from './dataset.schema';
 import { SPLIT_NAMES, comparePatientIds, visitIndexOfId } from './splits';
 import { countsOf } from './dataset.builder';
+import { isRecord } from '../common/is-record';
 
 /** A dataset folder read back and checked field by field (dataset.schema.ts). */
 export interface LoadedDataset {
@@ -109,10 +110,6 @@ type Fail = (what: string) => never;
 const failer = (where: string): Fail => (what) => {
   throw new CliError(`${where}: ${what}`);
 };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 function isCount(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) >= 0;
 }

@@ -12,6 +12,7 @@
  * The folder is written under a temporary name and renamed when complete; a reader refuses a
  * folder whose manifest is missing or whose schemaVersion differs from DATASET_SCHEMA_VERSION.
  */
+import type { VocabularyJson } from '../leader/tensors/vocabulary';
 import type { StudentSample } from '../leader/tensors/student-input.types';
 
 export const DATASET_SCHEMA_VERSION = 1;
@@ -53,17 +54,8 @@ export interface DatasetManifest {
   vocabHash: string;
 }
 
-export interface DatasetVocab {
-  /** Token id = index. tokens[0] = '[PAD]'. Diagnosis / procedure tokens are namespaced (`icd10cm:E11.9`). */
-  tokens: string[];
-  /** Label space: ATC3 codes, label index = position. */
-  labels: string[];
-  /** ATC3 → WHO class name (lower case), for prompts and cards. */
-  labelNames: Record<string, string>;
-  /** Profile field names in tensor order, and per field its values (index 0 = '<unk>'). */
-  profileFields: string[];
-  profileValues: Record<string, string[]>;
-}
+/** vocab.json: declared once, where the Vocabulary that writes it lives. */
+export type DatasetVocab = VocabularyJson;
 
 export interface DatasetDdi {
   /** Same order as vocab.labels. */

@@ -3,17 +3,11 @@ import * as path from 'node:path';
 import type { FhirSource, PatientResources } from '../fhir/fhir-source.types';
 import type { TerminologyLookup } from '../terminology/terminology.types';
 import type { PatientTimeline } from '../timeline/timeline.types';
-import type { VocabularyJson } from '../leader/tensors/vocabulary';
 import { CliError } from '../common/cli-error';
 import { writeDirAtomic } from '../common/atomic-write';
 import { DatasetAssembler, type BuiltDataset, type DatasetBuildOptions } from './dataset.builder';
-import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetVocab } from './dataset.schema';
+import { DATASET_SCHEMA_VERSION, type DatasetManifest } from './dataset.schema';
 import { SPLIT_NAMES } from './splits';
-
-/** vocab.json is written by leader/tensors' Vocabulary; both shapes must stay identical. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const vocabShapesMatch: Same<VocabularyJson, DatasetVocab> = true;
-void vocabShapesMatch;
 
 /** The part of cli/progress's ProgressReporter the writer uses (training/ sits above cli/). */
 export interface DatasetProgress {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../common/package-root';
-import { trainerPython } from './train.launcher';
+import { cliConfig } from '../config/cli-config';
 import type { ReliabilityBin } from './cross-validation';
 import type { LearningCurvePoint } from './cross-validation.report';
 import type { ScoredSamples } from './metrics';
@@ -71,7 +71,7 @@ export async function renderPlots(data: PlotData, dir: string): Promise<string[]
   await fs.mkdir(dir, { recursive: true });
   const dataFile = path.join(dir, 'plot-data.json');
   await fs.writeFile(dataFile, `${JSON.stringify(data)}\n`);
-  const python = trainerPython();
+  const python = cliConfig().python;
   const written: string[] = [];
   let stderr = '';
   const code = await new Promise<number>((resolve, reject) => {

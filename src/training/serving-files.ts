@@ -15,7 +15,7 @@ import type { TrainingProducts } from '../recommend/product';
 import type { ProductCoding } from '../recommend/recommendation.types';
 import type { DatasetManifest } from './dataset.schema';
 import type { ModelManifest } from '../inference/model-manifest.types';
-import { sha256File } from '../inference/student-model';
+import { sha256File } from '../common/sha256';
 
 export interface ServingFilesDeps {
   openSource(location: string): Promise<FhirSource>;

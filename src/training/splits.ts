@@ -1,5 +1,6 @@
 import type { SplitName } from './dataset.schema';
 import { mulberry32 } from '../common/random';
+import { compareStrings } from '../common/compare-strings';
 
 /**
  * Patient-level train/val/test split, 8:1:1 (LEADER: `int(0.8N)` train, `int(0.1N)` val, the rest test;
@@ -20,10 +21,10 @@ const DIGITS = /^\d+$/;
 /** Patient id order: numeric when both ids are digit strings (MIMIC subject ids), else code-point order. */
 export function comparePatientIds(a: string, b: string): number {
   if (DIGITS.test(a) && DIGITS.test(b)) {
-    const byNumber = a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+    const byNumber = a.length - b.length || compareStrings(a, b);
     if (byNumber !== 0) return byNumber > 0 ? 1 : -1;
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareStrings(a, b);
 }
 
 export interface SplitOptions {

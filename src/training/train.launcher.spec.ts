@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { parseTrainerLine, runTrainer, trainerArgs, trainerPython } from './train.launcher';
+import { parseTrainerLine, runTrainer, trainerArgs } from './train.launcher';
 
 describe('train.launcher', () => {
   describe(parseTrainerLine.name, () => {
@@ -13,24 +13,17 @@ describe('train.launcher', () => {
 
   describe(trainerArgs.name, () => {
     it('builds the module invocation with absolute paths and passes extra flags through', () => {
-      expect(trainerArgs({ dataset: 'ds', out: 'm', epochs: 3, resume: true, teacherFeatures: 'f.bin', extraArgs: ['--seed', '7'] })).toEqual([
+      expect(trainerArgs({ dataset: 'ds', out: 'm', python: 'python3', epochs: 3, resume: true, teacherFeatures: 'f.bin', extraArgs: ['--seed', '7'] })).toEqual([
         '-m', 'trainer.leader_trainer.train', '--dataset', path.resolve('ds'), '--out', path.resolve('m'),
         '--teacher-features', path.resolve('f.bin'), '--epochs', '3', '--resume', '--seed', '7',
       ]);
     });
   });
 
-  describe(trainerPython.name, () => {
-    it('uses LEADER_PYTHON when set, else Debian\'s python3 with torch', () => {
-      expect(trainerPython({ LEADER_PYTHON: '/opt/py/bin/python3' })).toBe('/opt/py/bin/python3');
-      expect(trainerPython({})).toBe('/usr/bin/python3');
-    });
-  });
-
   describe(runTrainer.name, () => {
     it('reports the trainer\'s error event and exit code for bad input', async () => {
       const events: string[] = [];
-      const r = await runTrainer({ dataset: '/nonexistent/dataset', out: '/tmp/never-written', onEvent: (e) => events.push(e.event) });
+      const r = await runTrainer({ dataset: '/nonexistent/dataset', out: '/tmp/never-written', python: '/usr/bin/python3', onEvent: (e) => events.push(e.event) });
       expect(r.exitCode).toBe(2);
       expect(r.lastError).toMatch(/dataset .*nonexistent\/dataset: no such directory/);
       expect(events).toEqual(['error']);

@@ -25,8 +25,8 @@ export interface TrainerRunOptions {
   resume?: boolean;
   /** Further trainer flags, passed unchanged (e.g. ['--seed', '42', '--name', 'x']). */
   extraArgs?: string[];
-  /** Python interpreter (default: $LEADER_PYTHON or /usr/bin/python3, which has Debian's torch). */
-  python?: string;
+  /** Python interpreter with torch (the CLI passes LEADER_PYTHON from its config; Debian's /usr/bin/python3 has torch). */
+  python: string;
   /** Folder holding trainer/ (default: the package root). */
   cwd?: string;
   onEvent?: (e: TrainerEvent) => void;
@@ -41,10 +41,6 @@ export interface TrainerRunResult {
 }
 
 /** The package root (folder with package.json and trainer/), from src/ or dist/src/. */
-
-export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LEADER_PYTHON?.trim() || '/usr/bin/python3';
-}
 
 export function trainerArgs(o: TrainerRunOptions): string[] {
   const args = ['-m', 'trainer.leader_trainer.train', '--dataset', path.resolve(o.dataset), '--out', path.resolve(o.out)];
@@ -68,11 +64,11 @@ export function parseTrainerLine(line: string): TrainerEvent | null {
 
 export function runTrainer(o: TrainerRunOptions): Promise<TrainerRunResult> {
   return new Promise((resolve, reject) => {
-    const python = o.python ?? trainerPython();
-    const child = spawn(python, trainerArgs(o), {
+    const python = o.python;
+    // -u: unbuffered, so progress lines arrive as the trainer prints them.
+    const child = spawn(python, ['-u', ...trainerArgs(o)], {
       cwd: o.cwd ?? packageRoot(),
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     const result: TrainerRunResult = { exitCode: 1 };
     let lastStderr: string | undefined;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { runDemoRequestCommand } from '../../src/cli/commands/demo-request.command';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 import { StudentModel } from '../../src/inference/student-model';
 import { readDataset } from '../../src/training/dataset.reader';
 import { scoreWithStudent } from '../../src/training/evaluate';
@@ -47,7 +47,7 @@ describe('calibrated probabilities: serving = leader evaluate (e2e)', () => {
     manifest.calibration = { method: 'temperature', temperature: TEMPERATURE, fittedOn: 'test: fixed' };
     await fs.writeFile(manifestFile, JSON.stringify(manifest));
     process.env.LEADER_TEST_MODEL_DIR = modelDir;
-    ok(await runLeader(['mimic-to-fhir', '--source', path.join(sharedDataDir(), 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
+    ok(await runLeader(['mimic-to-fhir', '--source', path.join(SHARED_DATA, 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
     // Built as scripts/train-default.sh builds models/default's dataset (one sample per visit).
     ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', path.join(tmp, 'dataset'), '--seed', '42', '--per-visit', '--quiet'], env), 'dataset');
     t = await startCdsApp({ CDS_AUTH_DISABLED: 'true', LEADER_DATA_DIR: tmp });

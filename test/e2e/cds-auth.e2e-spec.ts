@@ -9,7 +9,7 @@ import request from 'supertest';
 import { CdsJwtGuard } from '../../src/cds-hooks/auth/cds-jwt.guard';
 import { loadAppConfig } from '../../src/config/app-config';
 import { validateCdsResponse } from '../support/cds-response.validator';
-import { CdsTestApp, fullPrefetch, hookRequest, startCdsApp } from '../support/cds-test-app';
+import { CdsTestApp, fullPrefetch, hookRequest, sharedServingData, startCdsApp } from '../support/cds-test-app';
 
 const SELECT = 'leader-medications-order-select';
 const EHR = 'https://ehr.example.org';
@@ -178,6 +178,13 @@ describe(`${CdsJwtGuard.name} (e2e: JWT matrix)`, () => {
   it('leaves health and model cards public', async () => {
     await request(t.url).get('/health/live').expect(200);
     await request(t.url).get('/health/ready').expect(200);
+    const { model } = await sharedServingData();
+    const card = await request(t.url).get(`/models/${model.manifest.name}`).set('Accept', 'application/json').expect(200);
+    expect(card.body).toMatchObject({ name: model.manifest.name });
+    const page = await request(t.url).get(`/models/${model.manifest.name}`).expect(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    // Public, but still behind the routes: a service call without a token is refused in the same app.
+    await request(t.url).post(`/cds-services/${SELECT}`).send(hookRequest('patient-view', 'alice')).expect(401);
   });
 
   it('refuses to start without trusted clients unless CDS_AUTH_DISABLED=true', () => {

@@ -15,9 +15,8 @@ import { SYSTEM } from '../../src/terminology/code-systems';
 import { validateCdsResponse } from '../support/cds-response.validator';
 import { CdsTestApp, draftOrder, fullPrefetch, hookRequest, startCdsApp } from '../support/cds-test-app';
 import { runLeader } from '../support/leader-cli';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 
-const SHARED_DATA = sharedDataDir();
 
 interface Card { uuid: string; summary: string; detail?: string; indicator: string; suggestions?: { label: string; uuid: string; actions: { description: string; resource: MedicationRequest }[] }[] }
 const SELECT = 'leader-medications-order-select';

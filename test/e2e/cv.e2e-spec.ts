@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
 
 const env = { LEADER_FHIR_MAPPINGS: process.env.LEADER_FHIR_MAPPINGS ?? path.join(repoRoot, 'fhir-mappings') };
@@ -26,7 +26,7 @@ describe('leader cv (e2e, MIMIC-IV demo, 2 folds)', () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'leader-cv-e2e-'));
     dataset = path.join(tmp, 'dataset');
     out = path.join(tmp, 'cv');
-    ok(await runLeader(['mimic-to-fhir', '--source', path.join(sharedDataDir(), 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
+    ok(await runLeader(['mimic-to-fhir', '--source', path.join(SHARED_DATA, 'mimic-iv-demo-2.2'), '--out', path.join(tmp, 'fhir'), '--quiet'], env), 'mimic-to-fhir');
     ok(await runLeader(['dataset', '--fhir', path.join(tmp, 'fhir'), '--out', dataset, '--seed', '42', '--quiet'], env), 'dataset');
     const run = ok(await runLeader(['cv', '--dataset', dataset, '--folds', '2', '--epochs', '1', '--out', out, '--json'], env, 600_000), 'cv');
     first = JSON.parse(run.stdout);

@@ -6,14 +6,13 @@ import { readDataset, type LoadedDataset } from '../../src/training/dataset.read
 import type { Resource } from 'fhir/r4';
 import { startFhirStubServer } from '../fixtures/fhir-stub-server';
 import { runDatasetCommand } from '../golden/run-dataset-command';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 
 /**
  * `leader dataset` on real sources: both PhysioNet demos converted with mimic-to-fhir (NDJSON) and the
  * Synthea SMART sample (Bundles). Every dataset is read back through readDataset (which checks every
  * field); the counts must be sane for the data (100 demo patients each, 466 Synthea patients).
  */
-const SHARED_DATA = sharedDataDir();
 
 describe('leader dataset (e2e on the demos and Synthea)', () => {
   let tmp: string;

@@ -3,11 +3,10 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertMimic, type ConvertMimicResult } from '../../src/mimic/mimic-to-fhir.converter';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 import { leaderCliPath } from '../support/leader-cli';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
-const sharedData = sharedDataDir();
+const sharedData = SHARED_DATA;
 const MIMIC_IV = path.join(sharedData, 'mimic-iv-demo-2.2');
 const MIMIC_III = path.join(sharedData, 'mimic-iii-demo-1.4');
 const TYPES = ['Patient', 'Encounter', 'Condition', 'Procedure', 'Medication', 'MedicationRequest'] as const;
@@ -77,9 +76,13 @@ describe('mimic-to-fhir (e2e)', () => {
         { system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-diagnosis-icd9', code: '4139', display: 'Other and unspecified angina pectoris' },
         { system: 'http://hl7.org/fhir/sid/icd-9-cm', code: '413.9', display: 'Other and unspecified angina pectoris' },
       ]);
-      const icd10 = (await readNdjson(out, 'Condition')).find((c) => c.code.coding[0].system.endsWith('icd10'))!;
-      expect(icd10.code.coding[1].system).toBe('http://hl7.org/fhir/sid/icd-10-cm');
-      expect(icd10.code.coding[1].code).toContain(icd10.code.coding[0].code.length > 3 ? '.' : '');
+      // ICD-10-CM: the local undotted code, dotted after its third character when longer (E119 → E11.9, I10 → I10).
+      const icd10 = (await readNdjson(out, 'Condition')).filter((c) => c.code.coding[0].system.endsWith('icd10'));
+      expect(icd10.some((c) => c.code.coding[0].code.length > 3)).toBe(true);
+      for (const c of icd10) {
+        const local: string = c.code.coding[0].code;
+        expect(c.code.coding[1]).toMatchObject({ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: local.length > 3 ? `${local.slice(0, 3)}.${local.slice(3)}` : local });
+      }
       const encounter = (await readNdjson(out, 'Encounter'))[0];
       expect(encounter).toMatchObject({
         status: 'finished',

@@ -13,7 +13,7 @@ import { buildTimeline } from '../../src/timeline/timeline';
 import { readDataset, type LoadedDataset } from '../../src/training/dataset.reader';
 import { FIXTURE_PATIENTS, loadFixturePatient } from '../fixtures/patients';
 import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 
 /**
  * onnxruntime-node (served) vs PyTorch (trained) on the exact tensors serving feeds:
@@ -24,7 +24,6 @@ import { sharedDataDir } from '../../src/common/package-root';
  *     run through a freshly trained model in PyTorch (its checkpoint) and in ORT.
  */
 const TOLERANCE = 1e-5;
-const SHARED_DATA = sharedDataDir();
 const MAPPINGS = process.env.LEADER_FHIR_MAPPINGS ?? path.join(repoRoot, 'fhir-mappings');
 const env = { LEADER_FHIR_MAPPINGS: MAPPINGS };
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';

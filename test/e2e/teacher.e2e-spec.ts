@@ -86,7 +86,7 @@ describe('leader teacher', () => {
 
     it('resumes an interrupted run and ends with the same file as an uninterrupted run', async () => {
       const out = path.join(dir, 'resume.f32');
-      const stopped = await runLeader(llama(out), { LEADER_TEACHER_STOP_AFTER: '1' });
+      const stopped = await runLeader([...llama(out), '--stop-after-batches', '1']);
       expect(stopped.code).toBe(3);
       expect(stopped.stderr).toMatch(new RegExp(`stopped after 1 batch\\(es\\).*${BATCH}/${ids.length} rows kept`));
       expect(index(out)).toMatchObject({ rows: BATCH, complete: false });
@@ -100,7 +100,7 @@ describe('leader teacher', () => {
 
     it('refuses to continue a cache with a different model', async () => {
       const out = path.join(dir, 'mixed.f32');
-      expect((await runLeader(llama(out), { LEADER_TEACHER_STOP_AFTER: '1' })).code).toBe(3);
+      expect((await runLeader([...llama(out), '--stop-after-batches', '1'])).code).toBe(3);
       const before = readFileSync(out);
       const other = writeTinyGguf(path.join(dir, 'other.gguf'), { seed: 12, contextLength: 2048 }).path;
       const run = await runLeader(llama(out, other));

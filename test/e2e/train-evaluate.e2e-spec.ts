@@ -1,16 +1,15 @@
-import { createHash } from 'node:crypto';
+import { sha256File } from '../../src/common/sha256';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot, runLeader, type CliRun } from '../support/leader-cli';
-import { sharedDataDir } from '../../src/common/package-root';
+import { SHARED_DATA } from '../support/shared-data';
 
 /**
  * The whole training path on real data, through the built CLI: MIMIC-IV demo → mimic-to-fhir →
  * dataset → `leader train` (2 epochs, PyTorch) → `leader evaluate --json` (onnxruntime-node), and the
  * bad inputs that must fail with one line, a non-zero exit and nothing overwritten.
  */
-const SHARED_DATA = sharedDataDir();
 const env = { LEADER_FHIR_MAPPINGS: process.env.LEADER_FHIR_MAPPINGS ?? path.join(repoRoot, 'fhir-mappings') };
 const METRIC_KEYS = ['jaccard', 'f1', 'prauc', 'ddi_rate', 'avg_med'];
 
@@ -30,7 +29,7 @@ function expectOneLineFailure(run: CliRun, pattern: RegExp): void {
 async function folderDigest(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of (await fs.readdir(dir)).sort()) {
-    out[f] = createHash('sha256').update(await fs.readFile(path.join(dir, f))).digest('hex');
+    out[f] = await sha256File(path.join(dir, f));
   }
   return out;
 }

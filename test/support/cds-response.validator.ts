@@ -1,3 +1,5 @@
+import { isRecord as isObject } from '../../src/common/is-record';
+
 /**
  * Checks a CDS Hooks 2.0 service response: the card schema (required fields, closed value sets,
  * summary < 140 characters), invariants cds-resp-1..7 (HL7/cds-hooks input/fsh/invariants), and
@@ -114,10 +116,6 @@ function noEmpties(v: unknown, p: string, add: Add, isRoot = false): void {
     if (!isRoot && Object.keys(v).length === 0) add(p, 'empty object is not allowed');
     for (const [k, x] of Object.entries(v)) noEmpties(x, `${p}.${k}`, add);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isAbsoluteUrl(v: unknown): boolean {

@@ -20,7 +20,7 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runLeader(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliRun> {
+export function runLeader(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 480_000): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(process.execPath, [leaderCliPath(), ...args], { cwd: repoRoot, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {

@@ -3,7 +3,7 @@
  * when the golden dataset (test/golden/dataset) is not there. Prompts follow LEADER's template
  * (leader.md §2); labels depend on the diagnoses, so a head on teacher features has signal to learn.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../src/common/sha256';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetSample, type DatasetVocab, type SplitName } from '../../src/training/dataset.schema';
@@ -62,7 +62,7 @@ export function writeTinyTeacherDataset(dir: string, options: { samples?: number
     source: { location: 'synthetic', kind: 'ndjson', description: 'tiny synthetic teacher test dataset' }, provenance: {},
     options: { perVisit: false, seed: options.seed ?? 1, topMeds: null, promptMode: 'fixed', maxVisits: 10, minVisits: 1 },
     counts: { patients: n, samples: n, train: count('train'), val: count('val'), test: count('test'), labels: LABELS.length, tokens: tokens.length, skipped: {} },
-    vocabHash: createHash('sha256').update(vocabJson).digest('hex'),
+    vocabHash: sha256Hex(vocabJson),
   };
   mkdirSync(path.join(dir, 'splits'), { recursive: true });
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));

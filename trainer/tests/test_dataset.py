@@ -145,9 +145,6 @@ class GoldenDatasetTest(unittest.TestCase):
         self.assertIn("no validation samples", m["thresholdSource"])
         self.assertEqual(events[-1]["event"], "done")
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class BucketedBatchesTest(unittest.TestCase):
     def setUp(self):
@@ -193,3 +190,7 @@ class EpochBatchesTest(unittest.TestCase):
         plain = epoch_batches(42, 3, sizes, 8, False)
         self.assertTrue(np.array_equal(np.concatenate(plain), epoch_order(42, 3, 100)))
         self.assertFalse(np.array_equal(np.concatenate(a), epoch_order(42, 3, 100)))
+
+
+if __name__ == "__main__":
+    unittest.main()

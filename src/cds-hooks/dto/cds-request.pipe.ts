@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { operationOutcome } from '../../common/operation-outcome';
 import { runYielding } from '../serving/serving.tokens';
+import { isRecord as isObject } from '../../common/is-record';
 
 /**
  * Validates a service call against the class-validator DTOs without class-transformer's deep copy:
@@ -92,8 +93,4 @@ function dtoOf<T extends object>(Dto: new () => T, value: Record<string, unknown
     Object.defineProperty(dto, key, { value: value[key], enumerable: true, writable: true, configurable: true });
   }
   return dto;
-}
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

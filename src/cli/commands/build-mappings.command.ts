@@ -5,14 +5,14 @@ import { CliError } from '../../common/cli-error';
 import { writeDirAtomic } from '../../common/atomic-write';
 import { MappingsBuilder } from '../../terminology/build/mappings.builder';
 import { ProgressReporter } from '../progress';
-import { sharedDataDir } from '../../common/package-root';
+import { cliConfig } from '../../config/cli-config';
 
 /** `leader build-mappings`: shared code maps → fhir-mappings/ (FHIR ConceptMap JSON), reproducibly. */
 export function register(program: Command): void {
   program
     .command('build-mappings')
     .description('Build fhir-mappings/ (ConceptMaps NDC/RxNorm/GSN/drug name -> ATC3, ICD GEMs, SNOMED -> ICD-10-CM, ATC names, ICD titles, DDI pairs) from the shared data')
-    .option('--shared <dir>', 'shared data folder (LEADER_SHARED_DATA)', sharedDataDir())
+    .option('--shared <dir>', 'shared data folder (LEADER_SHARED_DATA)', cliConfig().sharedDataDir)
     .option('--out <dir>', 'output folder, replaced as a whole', 'fhir-mappings')
     .option('--quiet', 'no progress output')
     .action(async (opts: { shared: string; out: string; quiet?: boolean }) => {

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../../common/cli-error';
+import { integerOption, seedOption } from '../integer-option';
 import { writeFileAtomic } from '../../common/atomic-write';
 import { crossValidate, type CrossValidationResult } from '../../training/cross-validation';
 import { formatCrossValidation, formatLearningCurve, learningCurvePoint, type LearningCurvePoint } from '../../training/cross-validation.report';
@@ -20,14 +21,6 @@ export interface CvCommandOptions {
   learningCurve?: number[];
   json?: boolean;
   quiet?: boolean;
-}
-
-export function positiveInt(flag: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new CliError(`${flag} must be an integer ≥ ${min} (got "${v}")`);
-    return n;
-  };
 }
 
 function percentages(v: string): number[] {
@@ -98,10 +91,10 @@ export function printCrossValidation(run: CvRun, json: boolean): void {
 
 /** The cross-validation options `leader cv` and `leader evaluate --folds` share (evaluate has its own --seed). */
 export function addCrossValidationOptions(cmd: Command, withSeed = true): Command {
-  if (withSeed) cmd.option('--seed <n>', 'seed of the fold assignment, the trainer and the baselines', positiveInt('--seed', 0), 42);
+  if (withSeed) cmd.option('--seed <n>', 'seed of the fold assignment, the trainer and the baselines', seedOption, 42);
   return cmd
     .option('--out <dir>', 'work folder: fold-<k>/ (dataset, model, result.json), summary.json (default out/cv-<dataset>)')
-    .option('--epochs <n>', 'maximum student epochs per fold (early stopping on the fold\'s validation patients)', positiveInt('--epochs'))
+    .option('--epochs <n>', 'maximum student epochs per fold (early stopping on the fold\'s validation patients)', integerOption('--epochs'))
     .option('--learning-curve <pcts>', 'repeat on these shares of each fold\'s train patients, e.g. 25,50,75,100', percentages)
     .option('--quiet', 'no progress output');
 }
@@ -111,7 +104,7 @@ export function register(program: Command): void {
     .command('cv')
     .description('K-fold cross-validation by patient: the student and every baseline on the same folds, per-fold and pooled metrics, paired bootstrap intervals')
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset` (--per-visit datasets train on every visit)')
-    .option('--folds <k>', 'number of folds', positiveInt('--folds', 2), 5)
+    .option('--folds <k>', 'number of folds', integerOption('--folds', 2), 5)
     .option('--json', 'print one JSON object instead of tables'))
     .argument('[trainerArgs...]', 'student trainer flags after `--` (e.g. -- --wide --bias-init)')
     .action(async (trainerArgs: string[], opts: CvCommandOptions) => {

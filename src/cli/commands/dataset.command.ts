@@ -7,6 +7,8 @@ import { DEFAULT_DATASET_OPTIONS, DEFAULT_DDI_SOURCE, type DatasetBuildOptions }
 import { describeCounts, writeDataset } from '../../training/dataset.writer';
 import { SPLIT_STRATEGIES, type SplitStrategy } from '../../training/splits';
 import { ProgressReporter } from '../progress';
+import { cliConfig } from '../../config/cli-config';
+import { parseIntegerOption, SEED_RANGE } from '../integer-option';
 
 interface DatasetCommandOptions {
   fhir: string;
@@ -42,11 +44,11 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bars or summary')
     .action(async (opts: DatasetCommandOptions) => {
       const options = parseOptions(opts);
-      const bearerToken = opts.tokenEnv === undefined ? undefined : process.env[opts.tokenEnv];
+      const bearerToken = opts.tokenEnv === undefined ? undefined : cliConfig().secret(opts.tokenEnv);
       if (opts.tokenEnv !== undefined && !bearerToken) throw new CliError(`--token-env ${opts.tokenEnv}: that environment variable is not set`);
       const progress = new ProgressReporter(process.stderr, opts.quiet === true);
       const started = Date.now();
-      const terminology = await Terminology.load(Terminology.defaultDir(), opts.ddi);
+      const terminology = await Terminology.load(cliConfig().fhirMappingsDir, opts.ddi);
       const { out, manifest } = await writeDataset(opts.fhir, opts.out, options, {
         openSource: (location) => openFhirSource(location, bearerToken ? { bearerToken } : undefined),
         terminology,
@@ -71,18 +73,11 @@ function parseOptions(opts: DatasetCommandOptions): DatasetBuildOptions {
   if (!SPLIT_STRATEGIES.includes(opts.split as SplitStrategy)) throw new CliError(`--split: expected ${SPLIT_STRATEGIES.join(' or ')}, got '${opts.split}'`);
   return {
     perVisit: opts.perVisit === true,
-    seed: integerOption('--seed', opts.seed, -(2 ** 31), 2 ** 32 - 1),
-    topMeds: opts.topMeds === undefined ? null : integerOption('--top-meds', opts.topMeds, 1),
+    seed: parseIntegerOption('--seed', opts.seed, SEED_RANGE.min, SEED_RANGE.max),
+    topMeds: opts.topMeds === undefined ? null : parseIntegerOption('--top-meds', opts.topMeds),
     promptMode,
-    maxVisits: integerOption('--max-visits', opts.maxVisits, 1),
-    minVisits: integerOption('--min-visits', opts.minVisits, 1),
+    maxVisits: parseIntegerOption('--max-visits', opts.maxVisits),
+    minVisits: parseIntegerOption('--min-visits', opts.minVisits),
     split: opts.split as SplitStrategy,
   };
-}
-
-function integerOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^-?\d+$/.test(value.trim())) throw new CliError(`${name}: expected an integer, got '${value}'`);
-  const n = Number(value);
-  if (n < min || n > max) throw new CliError(`${name}: must be between ${min} and ${max}, got ${n}`);
-  return n;
 }

@@ -7,7 +7,7 @@ import { CdsServicesRegistry } from '../../cds-hooks/cds-services.registry';
 import { SUPPORTED_HOOKS, type CdsHookName } from '../../cds-hooks/cds-hooks.types';
 import { buildDemoRequest } from '../../cds-hooks/demo/demo-request.builder';
 import { CliError } from '../../common/cli-error';
-import { loadAppConfig } from '../../config/app-config';
+import { cliConfig } from '../../config/cli-config';
 import { openFhirSource } from '../../fhir/fhir-source';
 import type { PatientResources } from '../../fhir/fhir-source.types';
 
@@ -39,7 +39,7 @@ export async function runDemoRequestCommand(opts: DemoRequestCommandOptions, out
   out(`${JSON.stringify(request)}\n`);
   let serviceId = `<service id for ${opts.hook}>`;
   try {
-    serviceId = CdsServicesRegistry.load(loadAppConfig({ CDS_AUTH_DISABLED: 'true' }).cdsHooksFile).services.find((s) => s.hook === opts.hook)?.id ?? serviceId;
+    serviceId = CdsServicesRegistry.load(cliConfig().cdsHooksFile).services.find((s) => s.hook === opts.hook)?.id ?? serviceId;
   } catch {
     // cds-hooks.json is only needed for the hint below.
   }

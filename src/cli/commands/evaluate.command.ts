@@ -19,10 +19,11 @@ import { DEFAULT_ROUNDS } from '../../training/metrics';
 import { explainSamples, formatExplanations } from '../../training/explain';
 import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
-import { addCrossValidationOptions, positiveInt, printCrossValidation, runCrossValidation, type CvCommandOptions } from './cv.command';
+import { addCrossValidationOptions, printCrossValidation, runCrossValidation, type CvCommandOptions } from './cv.command';
 import { crossValidationPlotData, evaluationPlotData } from '../../training/plot-data';
 import { manifestCrossValidationBlock, recordCrossValidationInManifest } from '../../training/cross-validation.report';
 import { renderPlots } from '../../training/plots';
+import { integerOption, seedOption } from '../integer-option';
 
 export interface EvaluateCommandOptions extends Omit<CvCommandOptions, 'folds'> {
   model?: string;
@@ -139,7 +140,7 @@ export function register(program: Command): void {
     .command('evaluate')
     .description('Evaluate a student model through onnxruntime-node with LEADER metrics, next to baselines on the same split; --folds K cross-validates')
     .option('--model <dir>', 'model folder (manifest.json, model.onnx, vocab.json, ddi.json); with --folds: cross-validate its training recipe')
-    .option('--folds <k>', 'K-fold cross-validation by patient (as `leader cv`): a student per fold, trainer flags after `--`', positiveInt('--folds', 2))
+    .option('--folds <k>', 'K-fold cross-validation by patient (as `leader cv`): a student per fold, trainer flags after `--`', integerOption('--folds', 2))
     .option('--record-cv <modelDir>', "with --folds: write the cross-validation summary into that model's manifest.json (crossValidation block)")
     .option('--plots <dir>', 'write PR curves, reliability diagram, training curves (and, with --folds --learning-curve, the learning curve) as SVG'), false)
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset` with the same vocabulary')
@@ -148,21 +149,9 @@ export function register(program: Command): void {
       return v as SplitName;
     }, 'test')
     .option('--json', 'print one JSON object (metrics, metrics_std, groups, baselines, ...) instead of a table')
-    .option('--rounds <n>', 'subsampling rounds (80 % without replacement)', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new CliError(`--rounds must be a positive integer (got "${v}")`);
-      return n;
-    }, DEFAULT_ROUNDS.rounds)
-    .option('--seed <n>', 'seed of the subsampling rounds and the logistic-regression baseline', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new CliError(`--seed must be a non-negative integer (got "${v}")`);
-      return n;
-    }, DEFAULT_ROUNDS.seed)
-    .option('--explain [n]', 'also print occlusion evidence (top 3 inputs per likely class) for the first n samples of the split (default 3)', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new CliError(`--explain must be a positive integer (got "${v}")`);
-      return n;
-    })
+    .option('--rounds <n>', 'subsampling rounds (80 % without replacement)', integerOption('--rounds'), DEFAULT_ROUNDS.rounds)
+    .option('--seed <n>', 'seed of the subsampling rounds and the logistic-regression baseline', seedOption, DEFAULT_ROUNDS.seed)
+    .option('--explain [n]', 'also print occlusion evidence (top 3 inputs per likely class) for the first n samples of the split (default 3)', integerOption('--explain'))
     .option('--record-metrics', "write these metrics and the baselines' into the model's manifest.json (metrics block)")
     .option('--compare <dirs...>', 'more model folders evaluated on the same split (e.g. KD vs no-KD), as extra rows')
     .option('--teacher <dir>', 'teacher head folder (python3 -m trainer.leader_trainer.teacher_head) shown as a teacher row, p > 0.5')

@@ -3,12 +3,13 @@
  * dataset, into a resumable float32 cache (teacher/feature-cache.ts) that `leader train
  * --teacher-features`, the teacher head and `leader evaluate` read.
  */
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { CliError } from '../../common/cli-error';
 import { ProgressReporter } from '../progress';
-import { DATASET_SCHEMA_VERSION, type DatasetManifest, type DatasetSample, type SplitName } from '../../training/dataset.schema';
+import { cliConfig } from '../../config/cli-config';
+import { integerOption } from '../integer-option';
+import type { DatasetManifest, SplitName } from '../../training/dataset.schema';
+import { readDataset } from '../../training/dataset.reader';
 import { computeTeacherFeatures, type TeacherPrompt } from '../../teacher/teacher-features.runner';
 import { indexPathFor } from '../../teacher/feature-cache';
 import type { TeacherBackend } from '../../teacher/teacher-backend';
@@ -20,50 +21,11 @@ export interface TeacherDataset {
   prompts: TeacherPrompt[];
 }
 
-/** The prompts of a LEADER dataset folder, in samples.jsonl order, restricted to `splits`. */
+/** The prompts of a LEADER dataset folder (read and checked by readDataset), in samples.jsonl order, restricted to `splits`. */
 export async function readTeacherPrompts(dir: string, splits: SplitName[] = SPLITS): Promise<TeacherDataset> {
-  const manifestPath = path.join(dir, 'manifest.json');
-  let manifest: DatasetManifest;
-  try {
-    manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as DatasetManifest;
-  } catch (e) {
-    throw new CliError(`${manifestPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found (is --dataset a `leader dataset` folder?)' : 'not valid JSON'}`);
-  }
-  if (manifest.schemaVersion !== DATASET_SCHEMA_VERSION) throw new CliError(`${manifestPath}: schemaVersion ${manifest.schemaVersion}, expected ${DATASET_SCHEMA_VERSION}`);
-  const samplesPath = path.join(dir, 'samples.jsonl');
-  let text: string;
-  try {
-    text = await fs.readFile(samplesPath, 'utf8');
-  } catch {
-    throw new CliError(`${samplesPath}: not found`);
-  }
+  const { manifest, samples } = await readDataset(dir);
   const wanted = new Set(splits);
-  const prompts: TeacherPrompt[] = [];
-  const seen = new Set<string>();
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let s: Partial<DatasetSample>;
-    try {
-      s = JSON.parse(line) as Partial<DatasetSample>;
-    } catch {
-      throw new CliError(`${samplesPath}:${i + 1}: not valid JSON`);
-    }
-    if (typeof s.id !== 'string' || typeof s.prompt !== 'string' || !SPLITS.includes(s.split as SplitName)) {
-      throw new CliError(`${samplesPath}:${i + 1}: sample needs string id, string prompt and split train|val|test`);
-    }
-    if (seen.has(s.id)) throw new CliError(`${samplesPath}:${i + 1}: duplicate sample id "${s.id}"`);
-    seen.add(s.id);
-    if (wanted.has(s.split as SplitName)) prompts.push({ id: s.id, prompt: s.prompt });
-  });
-  return { manifest, prompts };
-}
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer (got "${v}")`);
-    return n;
-  };
+  return { manifest, prompts: samples.filter((s) => wanted.has(s.split)).map((s) => ({ id: s.id, prompt: s.prompt })) };
 }
 
 export interface TeacherCommandOptions {
@@ -82,6 +44,8 @@ export interface TeacherCommandOptions {
   extraBody?: Record<string, unknown>;
   splits: string;
   quiet?: boolean;
+  /** Test hook, hidden from --help: stop with exit code 3 after this many batches, as an interrupted run would. */
+  stopAfterBatches?: number;
 }
 
 export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<void> {
@@ -91,7 +55,6 @@ export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<vo
   if (bad || splits.length === 0) throw new CliError(`--splits: "${bad ?? opts.splits}" is not one of train,val,test`);
   const { manifest, prompts } = await readTeacherPrompts(opts.dataset, splits);
   if (prompts.length === 0) throw new CliError(`${opts.dataset}: no samples in splits ${splits.join(',')}`);
-  const stopAfter = process.env.LEADER_TEACHER_STOP_AFTER ? Number(process.env.LEADER_TEACHER_STOP_AFTER) : undefined;
 
   let backend: TeacherBackend;
   if (opts.backend === 'llama-cpp') {
@@ -105,7 +68,7 @@ export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<vo
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { OpenAiBackend } = require('../../teacher/openai.backend') as typeof import('../../teacher/openai.backend');
     backend = new OpenAiBackend({
-      url: opts.url, model: opts.model ?? '', apiKeyEnv: opts.apiKeyEnv, concurrency: opts.concurrency,
+      url: opts.url, model: opts.model ?? '', apiKey: cliConfig().secret(opts.apiKeyEnv), concurrency: opts.concurrency,
       inputsPerRequest: opts.inputsPerRequest, maxRetries: opts.maxRetries,
       extraBody: opts.extraBody,
       onRetry: ({ attempt, status, delayMs }) => progress.info(`teacher: ${status}, retry ${attempt} in ${Math.round(delayMs)} ms`),
@@ -116,7 +79,7 @@ export async function runTeacherCommand(opts: TeacherCommandOptions): Promise<vo
     progress.info(`teacher: ${prompts.length} samples (${splits.join(',')}) from ${opts.dataset}, backend ${backend.name}, model ${backend.model}${opts.backend === 'llama-cpp' ? `, ${opts.threads} thread(s)` : ''}`);
     const result = await computeTeacherFeatures(backend, prompts, {
       out: opts.out, batchSize: opts.batchSize, promptMode: manifest.options.promptMode, datasetVocabHash: manifest.vocabHash,
-      progress, stopAfterBatches: stopAfter,
+      progress, stopAfterBatches: opts.stopAfterBatches,
     });
     const truncated = (backend as { truncated?: number }).truncated;
     if (truncated) progress.info(`teacher: ${truncated} prompt(s) longer than ${opts.maxTokens} tokens kept their head (LEADER's truncation)`);
@@ -138,12 +101,12 @@ export function register(program: Command): void {
     .option('--model <path|name>', 'GGUF path (llama-cpp) or served model name (openai)')
     .option('--url <url>', 'base URL of an OpenAI-compatible server (openai)')
     .option('--api-key-env <name>', 'environment variable holding the API key (openai)', 'OPENAI_API_KEY')
-    .option('--threads <n>', 'CPU threads for llama.cpp (passed explicitly: the library default oversubscribes small machines; use your free physical cores for a real model)', positiveInt('--threads'), 1)
-    .option('--batch-size <n>', 'samples per batch; the cache is committed after each batch', positiveInt('--batch-size'), 16)
-    .option('--concurrency <n>', 'requests in flight (openai)', positiveInt('--concurrency'), 4)
-    .option('--inputs-per-request <n>', 'prompts per embeddings request (openai)', positiveInt('--inputs-per-request'), 16)
-    .option('--max-retries <n>', 'retries per request on 429/5xx/network errors (openai)', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new CliError(`--max-retries must be a non-negative integer (got "${v}")`); return n; }, 5)
-    .option('--max-tokens <n>', 'longest prompt in tokens incl. EOS; longer prompts keep their head (llama-cpp)', positiveInt('--max-tokens'), 2048)
+    .option('--threads <n>', 'CPU threads for llama.cpp (passed explicitly: the library default oversubscribes small machines; use your free physical cores for a real model)', integerOption('--threads'), 1)
+    .option('--batch-size <n>', 'samples per batch; the cache is committed after each batch', integerOption('--batch-size'), 16)
+    .option('--concurrency <n>', 'requests in flight (openai)', integerOption('--concurrency'), 4)
+    .option('--inputs-per-request <n>', 'prompts per embeddings request (openai)', integerOption('--inputs-per-request'), 16)
+    .option('--max-retries <n>', 'retries per request on 429/5xx/network errors (openai)', integerOption('--max-retries', 0), 5)
+    .option('--max-tokens <n>', 'longest prompt in tokens incl. EOS; longer prompts keep their head (llama-cpp)', integerOption('--max-tokens'), 2048)
     .option('--extra-body <json>', 'extra JSON fields for each embeddings request (openai), e.g. \'{"embd_normalize":-1}\'', (v: string) => {
       let parsed: unknown;
       try {
@@ -156,5 +119,6 @@ export function register(program: Command): void {
     })
     .option('--splits <list>', 'comma-separated splits to compute', 'train,val,test')
     .option('--quiet', 'no progress output')
+    .addOption(new Option('--stop-after-batches <n>').argParser(integerOption('--stop-after-batches')).hideHelp())
     .action(async (opts: TeacherCommandOptions) => runTeacherCommand(opts));
 }

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { computeCoverage, formatCoverage, parseProductList, percent, productListCoverage } from '../../terminology/coverage';
 import { Terminology } from '../../terminology/terminology';
 import { ProgressReporter } from '../progress';
+import { cliConfig } from '../../config/cli-config';
+import { parseIntegerOption } from '../integer-option';
 
 /** Resource types the report covers; the source is asked for these only. */
 const COVERED_TYPES = ['Condition', 'Procedure', 'Medication', 'MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense'];
@@ -17,13 +19,12 @@ export function register(program: Command): void {
     .description('Per resource type and code system: share of codings mapped (rows and distinct codes) and the most frequent unmapped codes')
     .option('--fhir <src>', 'FHIR source: NDJSON folder, folder of Bundles (.json/.json.gz) or FHIR server base URL')
     .option('--products <file>', 'product list: one drug name a line, optionally <TAB> expected ATC3 (e.g. test/fixtures/terminology/common-products.tsv)')
-    .option('--mappings <dir>', 'fhir-mappings folder (LEADER_FHIR_MAPPINGS)', Terminology.defaultDir())
+    .option('--mappings <dir>', 'fhir-mappings folder (LEADER_FHIR_MAPPINGS)', cliConfig().fhirMappingsDir)
     .option('--top <n>', 'unmapped codes listed per system', '10')
     .option('--json', 'print the report as JSON on stdout')
     .option('--quiet', 'no progress output')
     .action(async (opts: { fhir?: string; products?: string; mappings: string; top: string; json?: boolean; quiet?: boolean }) => {
-      const top = Number(opts.top);
-      if (!Number.isInteger(top) || top < 0) throw new CliError(`--top ${opts.top}: expected a whole number >= 0`);
+      const top = parseIntegerOption('--top', opts.top, 0);
       if (!opts.fhir && !opts.products) throw new CliError('terminology-coverage: give --fhir <src> and/or --products <file>');
       const progress = new ProgressReporter(process.stderr, opts.quiet === true);
       let terminology: Terminology;

@@ -11,14 +11,8 @@ import { openFhirSource } from '../../fhir/fhir-source';
 import { Terminology } from '../../terminology/terminology';
 import { hashServingFiles, writeServingFiles } from '../../training/serving-files';
 import { runTrainer, type TrainerEvent } from '../../training/train.launcher';
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer (got "${v}")`);
-    return n;
-  };
-}
+import { cliConfig } from '../../config/cli-config';
+import { integerOption, seedOption } from '../integer-option';
 
 function num(flag: string) {
   return (v: string): number => {
@@ -103,7 +97,7 @@ export async function runTrainCommand(opts: TrainCommandOptions, extra: string[]
   };
   const result = await runTrainer({
     dataset: opts.dataset, out: opts.out, teacherFeatures: opts.teacherFeatures, epochs: opts.epochs, resume: opts.resume,
-    extraArgs: [...args, ...extra], onEvent, onStderr,
+    extraArgs: [...args, ...extra], python: cliConfig().python, onEvent, onStderr,
   }).catch((e: Error) => {
     throw new CliError(e.message);
   });
@@ -131,15 +125,15 @@ export function register(program: Command): void {
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset`')
     .requiredOption('--out <dir>', 'model folder to write (replaced only when training succeeds)')
     .option('--teacher-features <file>', 'teacher features from `leader teacher` (feature distillation)')
-    .option('--epochs <n>', 'maximum epochs (early stopping on val PRAUC)', positiveInt('--epochs'))
+    .option('--epochs <n>', 'maximum epochs (early stopping on val PRAUC)', integerOption('--epochs'))
     .option('--resume', 'continue an interrupted run from its checkpoint')
-    .option('--seed <n>', 'random seed (default 42)', positiveInt('--seed'))
-    .option('--batch-size <n>', 'batch size (default 16)', positiveInt('--batch-size'))
+    .option('--seed <n>', 'random seed (default 42)', seedOption)
+    .option('--batch-size <n>', 'batch size (default 16)', integerOption('--batch-size'))
     .option('--lr <x>', 'Adam learning rate (default 5e-4)', num('--lr'))
-    .option('--patience <n>', 'early-stopping patience in epochs (default 10)', positiveInt('--patience'))
+    .option('--patience <n>', 'early-stopping patience in epochs (default 10)', integerOption('--patience'))
     .option('--alpha <x>', 'KD loss weight (default 0.8)', num('--alpha'))
     .option('--beta <x>', 'profile-alignment loss weight (default 0.01)', num('--beta'))
-    .option('--threads <n>', 'torch threads (default 2)', positiveInt('--threads'))
+    .option('--threads <n>', 'torch threads (default 2)', integerOption('--threads'))
     .option('--name <name>', 'model name in the manifest')
     .option('--model-version <v>', 'model version in the manifest')
     .option('--scale-note <text>', 'manifest training.scale (what the model was trained on)')

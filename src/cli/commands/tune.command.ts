@@ -10,7 +10,8 @@ import { Command } from 'commander';
 import { CliError } from '../../common/cli-error';
 import { writeFileAtomic } from '../../common/atomic-write';
 import { ProgressReporter } from '../progress';
-import { addCrossValidationOptions, positiveInt, runCrossValidation, type CvCommandOptions } from './cv.command';
+import { addCrossValidationOptions, runCrossValidation, type CvCommandOptions } from './cv.command';
+import { integerOption } from '../integer-option';
 
 /** The default search, cheapest ideas first (docs/experiments.md explains each). */
 export const DEFAULT_TUNE_GRID: string[][] = [
@@ -88,9 +89,9 @@ export function register(program: Command): void {
     .command('tune')
     .description('Budgeted search over student trainer flags, each cross-validated by patient; ranked on validation patients only')
     .requiredOption('--dataset <dir>', 'dataset folder written by `leader dataset`')
-    .option('--folds <k>', 'number of folds', positiveInt('--folds', 2), 5)
+    .option('--folds <k>', 'number of folds', integerOption('--folds', 2), 5)
     .option('--grid <file>', 'JSON array of trainer flag arrays to try (default: the built-in grid, cheapest ideas first)')
-    .option('--budget <n>', 'try at most the first n candidates', positiveInt('--budget'))
+    .option('--budget <n>', 'try at most the first n candidates', integerOption('--budget'))
     .option('--json', 'print the ranked candidates as JSON'))
     .action(async (opts: TuneOptions) => {
       if (opts.learningCurve) throw new CliError('--learning-curve is for `leader cv`, not `leader tune`');

@@ -3,19 +3,25 @@ import type { PatientTimeline } from '../../timeline/timeline.types';
 import { TOKEN_PREFIX } from '../../terminology/code-systems';
 import { PAD_ID, PROFILE_FIELDS } from './student-input.types';
 import { profileValuesOf, studentWindowStart } from './student-sample';
+import { isRecord } from '../../common/is-record';
+import { compareStrings } from '../../common/compare-strings';
 
 /**
- * The JSON shape of vocab.json (identical to training/dataset.schema.ts `DatasetVocab`, which this
- * layer may not import). Token layout, an invariant readers may rely on:
+ * The JSON shape of vocab.json, the one declaration (training's DatasetVocab and inference's
+ * ModelVocab name it). Token layout, an invariant readers may rely on:
  *   tokens[0] = '[PAD]'; tokens[1 + i] = 'atc3:' + labels[i] (the medication tokens, label order);
  *   then diagnosis and procedure tokens (namespaced, e.g. `icd10cm:E11.9`), sorted.
  * So the medication-history token of label i is i + 1 (LEADER's unified vocabulary, leader.md §4.1,
  * without [CLS]/[MASK], which the student never uses).
  */
 export interface VocabularyJson {
+  /** Token id = index. Diagnosis / procedure tokens are namespaced (`icd10cm:E11.9`). */
   tokens: string[];
+  /** Label space: ATC3 codes, label index = position. */
   labels: string[];
+  /** ATC3 → WHO class name (lower case), for prompts and cards. */
   labelNames: Record<string, string>;
+  /** Profile field names in tensor order, and per field its values (index 0 = '<unk>'). */
   profileFields: string[];
   profileValues: Record<string, string[]>;
 }
@@ -184,18 +190,10 @@ export function medicationToken(atc3: string): string {
   return `${TOKEN_PREFIX.atc3}:${atc3}`;
 }
 
-/** Code-point order, independent of locale, so vocabularies are identical on every machine. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function indexOf(values: readonly string[]): Map<string, number> {
   return new Map(values.map((v, i) => [v, i]));
-}
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function isStringArray(value: unknown): value is string[] {
+}function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 function assertUnique(values: readonly string[], what: string, fail: (what: string) => never): void {

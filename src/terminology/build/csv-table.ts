@@ -1,48 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { CsvSyntaxError, parseCsvText } from '../../common/csv-parser';
 
 /** One CSV data row as header → cell. */
 export type CsvRecord = Record<string, string>;
 
-/**
- * Parse RFC 4180 CSV text (quoted cells, doubled quotes, CR/LF, newlines inside quotes). Returns
- * the rows as string arrays; `source` names the file in errors.
- */
+/** Parse RFC 4180 CSV text into rows of cells (the streaming parser, whole text at once); `source` names the file in errors. */
 export function parseCsvRows(text: string, source: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let line = 1;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') { cell += '"'; i += 2; continue; }
-        quoted = false; i++; continue;
-      }
-      if (ch === '\n') line++;
-      cell += ch; i++; continue;
-    }
-    if (ch === '"') {
-      if (cell.length > 0) throw new Error(`${source}:${line}: quote inside an unquoted cell`);
-      quoted = true; i++; continue;
-    }
-    if (ch === ',') { row.push(cell); cell = ''; i++; continue; }
-    if (ch === '\r' || ch === '\n') {
-      row.push(cell); cell = '';
-      if (!(row.length === 1 && row[0] === '')) rows.push(row);
-      row = [];
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      i++; line++; continue;
-    }
-    cell += ch; i++;
+  try {
+    return parseCsvText(text).map((r) => r.fields);
+  } catch (e) {
+    if (e instanceof CsvSyntaxError) throw new Error(`${source}:${e.line}: ${e.message}`);
+    throw e;
   }
-  if (quoted) throw new Error(`${source}:${line}: unterminated quoted cell`);
-  if (cell.length > 0 || row.length > 0) { row.push(cell); rows.push(row); }
-  return rows;
 }
 
 /** Parse CSV text with a header row into records; a row with a different cell count is an error naming file and row. */

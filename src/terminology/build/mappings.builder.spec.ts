@@ -5,10 +5,10 @@ import { MAPPING_FILE } from '../mapping-files';
 import { MappingsBuilder } from './mappings.builder';
 import { parseCsvRecords } from './csv-table';
 import { stableJson } from './stable-json';
-import { sharedDataDir } from '../../common/package-root';
+import { SHARED_DATA } from '../../../test/support/shared-data';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const SHARED = sharedDataDir();
+const SHARED = SHARED_DATA;
 const COMMITTED = path.join(REPO, 'fhir-mappings');
 
 describe(MappingsBuilder.name, () => {
@@ -75,8 +75,8 @@ describe(parseCsvRecords.name, () => {
 
   it.each([
     ['a,b\n1,2,3\n', 't.csv: data row 1 has 3 cells, the header has 2'],
-    ['a,b\n"open,2\n', 't.csv:3: unterminated quoted cell'],
-    ['a,b\n1x"y,2\n', 't.csv:2: quote inside an unquoted cell'],
+    ['a,b\n"open,2\n', 't.csv:2: unterminated quoted field'],
+    ['a,b\n1x"y,2\n', 't.csv:2: quote inside an unquoted field'],
   ])('rejects %p', (text, message) => {
     expect(() => parseCsvRecords(text, 't.csv')).toThrow(message);
   });

@@ -12,6 +12,7 @@ import type { AtcRouteRules } from '../atc-choice';
 
 /** The project-made route rules, relative to the package root (copied, checked, into fhir-mappings/). */
 const ROUTE_RULES_SOURCE = 'src/terminology/build/atc-route-rules.json';
+import { compareStrings as cmp } from '../../common/compare-strings';
 
 /** Equivalence codes of FHIR R4 ConceptMap (ConceptMapEquivalence). */
 type Equivalence = ConceptMapGroupElementTarget['equivalence'];
@@ -685,10 +686,6 @@ function kindOf(file: string): string {
   return 'documentation';
 }
 
-/** Code-point order (not locale order), so output does not depend on the machine's locale. */
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
   const set = map.get(key);

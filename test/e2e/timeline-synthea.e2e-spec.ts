@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { openFhirSource } from '../fhir/fhir-source';
-import { FakeTerminology } from '../../test/fixtures/patients/fake-terminology';
-import { buildTimeline } from './timeline';
-import { sharedDataDir } from '../common/package-root';
+import { openFhirSource } from '../../src/fhir/fhir-source';
+import { FakeTerminology } from '../fixtures/patients/fake-terminology';
+import { buildTimeline } from '../../src/timeline/timeline';
+import { describeWithShared, SHARED_DATA } from '../support/shared-data';
 
-const shared = sharedDataDir();
+const shared = SHARED_DATA;
 const bundles = path.join(shared, 'synthea-r4-smart-sample', 'bundles');
 
-// All Synthea bundles in ../shared/data (465 patients, ~5 s): every reference must resolve inside its bundle.
-(existsSync(bundles) ? describe : describe.skip)('buildTimeline over the Synthea R4 sample bundles', () => {
+// All Synthea bundles in ../shared/data (465 patients, ~5 s idle; the e2e tier, since it reads every bundle):
+// every reference must resolve inside its bundle.
+describeWithShared(bundles)('buildTimeline over the Synthea R4 sample bundles', () => {
   it('builds a sane timeline for every patient', async () => {
     const terminology = new FakeTerminology();
     const source = await openFhirSource(bundles);

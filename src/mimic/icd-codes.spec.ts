@@ -1,6 +1,7 @@
-import { dotIcd10Diagnosis, dotIcd9Diagnosis, dotIcd9Procedure, normalizeIcd10Procedure, undotIcd } from './icd-format';
+import { dotIcd10cm, dotIcd9Diagnosis, dotIcd9Procedure, undotCode } from '../terminology/code-normalise';
 
-describe('icd-format', () => {
+/** The ICD forms mimic-to-fhir writes: MIMIC's undotted codes, and the dotted standard ones (cds-fhir.md §4.2). */
+describe('MIMIC ICD codes', () => {
   it.each([
     ['4019', '401.9'], ['25000', '250.00'], ['V5861', 'V58.61'], ['E8490', 'E849.0'], ['E849', 'E849'],
     ['042', '042'], ['V707', 'V70.7'], [' 4139 ', '413.9'], ['401.9', '401.9'], ['e8497', 'E849.7'],
@@ -10,7 +11,7 @@ describe('icd-format', () => {
 
   it.each([['E119', 'E11.9'], ['I10', 'I10'], ['Z87891', 'Z87.891'], ['S72001A', 'S72.001A'], ['E11.9', 'E11.9']])(
     'ICD-10-CM diagnosis %s → %s', (code, dotted) => {
-      expect(dotIcd10Diagnosis(code)).toBe(dotted);
+      expect(dotIcd10cm(code)).toBe(dotted);
     });
 
   it.each([['3893', '38.93'], ['3961', '39.61'], ['966', '96.6'], ['00', '00'], ['38.93', '38.93']])(
@@ -19,11 +20,11 @@ describe('icd-format', () => {
     });
 
   it('keeps ICD-10-PCS undotted and upper-case', () => {
-    expect(normalizeIcd10Procedure(' 0dtj4zz ')).toBe('0DTJ4ZZ');
+    expect(undotCode(' 0dtj4zz ')).toBe('0DTJ4ZZ');
   });
 
   it('undots for the MIMIC local systems', () => {
-    expect(undotIcd(' 401.9 ')).toBe('4019');
-    expect(undotIcd('E11.9')).toBe('E119');
+    expect(undotCode(' 401.9 ')).toBe('4019');
+    expect(undotCode('E11.9')).toBe('E119');
   });
 });

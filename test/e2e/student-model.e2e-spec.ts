@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { sha256File, sha256Hex } from '../../src/common/sha256';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parityBatch, type ParityCase } from '../../test/support/parity-file';
-import { ModelLoadError, StudentModel } from './student-model';
+import { parityBatch, type ParityCase } from '../support/parity-file';
+import { ModelLoadError, StudentModel } from '../../src/inference/student-model';
 
 const repo = path.resolve(__dirname, '..', '..');
 const python = process.env.LEADER_PYTHON || '/usr/bin/python3';
@@ -93,7 +93,7 @@ describe(StudentModel.name, () => {
     const dir = await copyModel(modelDir, path.join(tmp, 'garbage'));
     const garbage = Buffer.from('this is not an onnx protobuf at all');
     await fs.writeFile(path.join(dir, 'model.onnx'), garbage);
-    await editManifest(dir, (m) => { m.onnxSha256 = createHash('sha256').update(garbage).digest('hex'); });
+    await editManifest(dir, (m) => { m.onnxSha256 = sha256Hex(garbage); });
     await expect(StudentModel.load(dir)).rejects.toThrow(/model\.onnx: onnxruntime cannot load it/);
   });
 
@@ -134,7 +134,7 @@ describe(StudentModel.name, () => {
       '        if x == old: n.input[i] = "renamed"',
       'onnx.save(m, sys.argv[1])',
     ].join('\n'), onnx]);
-    const sha = createHash('sha256').update(await fs.readFile(onnx)).digest('hex');
+    const sha = await sha256File(onnx);
     await editManifest(dir, (m) => { m.onnxSha256 = sha; });
     await expect(StudentModel.load(dir)).rejects.toThrow(/model\.onnx: inputs \[renamed, .*\], expected \[diag, proc, med, visit_mask, profile\]/);
   });
