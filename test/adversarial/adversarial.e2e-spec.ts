@@ -27,7 +27,9 @@ const ISS = 'https://ehr.example.org';
  * /health/live under 100 ms) are measured by `npm run bench -- hostile`, not asserted here.
  */
 const CASE_BOUND_MS = 5000;
-const FHIR_DEADLINE_MS = 2000;
+/** Records of about 10 MB: twice that (their parse alone is most of a second when the machine is busy). */
+const LONG_RECORD_BOUND_MS = 10_000;
+const FHIR_DEADLINE_MS = 3000;
 const HEALTH_BOUND_MS = 5000;
 /** A case with no answer after this long is a hang. */
 const HANG_MS = 20_000;
@@ -159,7 +161,8 @@ describe('adversarial suite (issue 9): hostile and broken input', () => {
     await fs.writeFile(path.join(tmp, 'clients.json'), JSON.stringify({ clients: [{ iss: ISS, jwks: { keys: [jwk] }, fhirServers: behaviours.map((b) => fhir.base(b)) }] }));
     t = await startCdsApp({
       CDS_CLIENTS_FILE: path.join(tmp, 'clients.json'), CDS_PUBLIC_URL: PUBLIC_URL, LEADER_DATA_DIR: tmp,
-      FHIR_TIMEOUT_MS: '1000', FHIR_DEADLINE_MS: String(FHIR_DEADLINE_MS), FHIR_MAX_RESPONSE_BYTES: '2mb',
+      // Each FHIR bound set so that it, not another one, is what each hostile server trips.
+      FHIR_TIMEOUT_MS: '2500', FHIR_DEADLINE_MS: String(FHIR_DEADLINE_MS), FHIR_MAX_RESPONSE_BYTES: '2mb', FHIR_MAX_PAGES: '5',
     });
     valid = hookRequest('order-select', 'alice', { prefetch: fullPrefetch('alice'), drafts: [draftOrder('draft-1', 'alice', { system: SYSTEM.atc, code: 'N02BE01', display: 'paracetamol' })] });
     bombs = { gzip: await compress('gzip', 200), deflate: await compress('deflate', 200), plain: Buffer.alloc(25 * 1024 * 1024, 0x20) };
@@ -234,7 +237,7 @@ describe('adversarial suite (issue 9): hostile and broken input', () => {
       big('2,500 distinct codes in one visit (over CDS_MAX_CODES_PER_VISIT)', crowdedVisit(2500), [422], 'CDS_MAX_CODES_PER_VISIT'),
       big('an ingredient graph of 8,421 paths (over CDS_MAX_MEDICATION_PARTS)', ingredientExplosion(), [422], 'CDS_MAX_MEDICATION_PARTS'),
     ]);
-    expect(out.flatMap((r) => failuresOf(r))).toEqual([]);
+    expect(out.flatMap((r) => failuresOf(r, LONG_RECORD_BOUND_MS))).toEqual([]);
     const cycle = JSON.parse(out[0].text) as { cards: unknown[] };
     expect(cycle.cards.length).toBeGreaterThan(0);
   });
