@@ -24,7 +24,7 @@ const LAYERS = ['types', 'common', 'config', 'fhir', 'terminology', 'timeline', 
   'cds-hooks', EDGE, 'health', 'mimic', 'teacher', 'training', 'cli'];
 
 /** Packages and built-ins a pure folder must not import. */
-const IMPURE = ['@nestjs/*', 'onnxruntime-node', 'node-llama-cpp', 'fhir-kit-client', 'pino',
+const IMPURE = ['@nestjs/*', 'onnxruntime-node', 'node-llama-cpp', 'pino',
   'node:http', 'node:https', 'node:net', 'node:child_process', 'http', 'https', 'net', 'child_process'];
 const FILE_IO = ['node:fs', 'node:fs/*', 'fs', 'fs/*'];
 const PURE = {

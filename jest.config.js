@@ -9,11 +9,7 @@ module.exports = {
   transform: {
     // TS151002: ts-jest's note that module node16 is "hybrid"; jest runs the specs as CommonJS either way.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
-    // fhir-kit-client 2.x is ESM-only; the build loads it with a real import(), jest needs it as CJS.
-    '^.+/node_modules/fhir-kit-client/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!fhir-kit-client/)'],
-  moduleNameMapper: { '^fhir-kit-client$': '<rootDir>/node_modules/fhir-kit-client/dist/index.js' },
   // onnxruntime-node checks typed arrays against the host realm's constructors (toolchain.md §2).
   testEnvironment: '<rootDir>/test/ort-env.js',
   // Sized for a busy 2-core machine five times slower than an idle one.
