@@ -186,8 +186,9 @@ export class FhirEndpoint {
   private restrictToPatient(type: string, query: Record<string, string[]>, patient: string | undefined): string | undefined {
     if (!patient) return `a patient/ scope needs a launch patient to search ${type}`;
     const own = `Patient/${patient}`;
-    const params = type === 'Patient' ? ['_id'] : patientCompartmentParams().get(type)?.filter((p) => getSearchParameter(type, p));
-    if (!params || params.length === 0) return undefined;
+    // The compartment's parameters, and `patient` where the type has it (MedicationRequest's compartment lists only subject).
+    const params = type === 'Patient' ? ['_id'] : [...new Set([...(patientCompartmentParams().get(type) ?? []), 'patient'])].filter((p) => getSearchParameter(type, p));
+    if (params.length === 0 || (type !== 'Patient' && !patientCompartmentParams().has(type))) return undefined;
     const named = params.filter((p) => query[p]);
     for (const p of named) {
       const values = query[p].flatMap((v) => v.split(','));
