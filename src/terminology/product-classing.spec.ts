@@ -32,6 +32,16 @@ describe('classing of common products by name, route, form and strength', () => 
     expect(classes.classes.every((c) => c.why.length > 0)).toBe(true);
   });
 
+  it.each([
+    ['IV', 'parenteral', 'B05X', 'code-map-corrected'],
+    ['PO', 'oral', 'A12C', 'code-map'],
+  ])('a MIMIC sodium chloride 0.9%% bag whose NDC maps to A12C, given %s, is classed %s: %s', (route, routeName, expected, rule) => {
+    const ndc = { system: 'http://hl7.org/fhir/sid/ndc', code: '00338004904', display: 'Sodium Chloride 0.9%' };
+    const mimicRoute = { system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: route };
+    const classes = sut.classifyMedication({ parts: [{ codings: [ndc], text: 'Sodium Chloride 0.9%' }], route: { codings: [mimicRoute] } });
+    expect(classes).toMatchObject({ atc3: [expected], rule, route: routeName });
+  });
+
   it('keeps an unclassifiable medication visible: its name and codes, no classes, rule not-assessed', () => {
     const code = { system: SYSTEM.rxnorm, code: '99999999', display: 'Unobtainium 5 MG Oral Tablet' };
     expect(sut.classifyMedication({ parts: [{ codings: [code], text: 'Unobtainium 5 MG Oral Tablet' }] })).toEqual({

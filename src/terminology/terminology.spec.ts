@@ -87,7 +87,7 @@ describe(Terminology.name, () => {
       ['GSN cell with several codes', [{ system: MIMIC_SYSTEM.medicationGsn, code: '004489 004490 ' }], undefined, ['N02B'], 'gsn'],
       ['drug name fallback', [{ system: MIMIC_SYSTEM.medicationFormulary, code: 'ACET325' }], 'Acetaminophen', ['N02B'], 'name'],
       ['MIMIC name coding', [{ system: MIMIC_SYSTEM.medicationName, code: 'Heparin' }], undefined, ['B01A'], 'name'],
-      ['name with strength and form words', [], 'Sodium Chloride 0.9%  Flush', ['A12C'], 'name'],
+      ['name with strength and form words (a flush is i.v.: sodium chloride\'s primary class)', [], 'Sodium Chloride 0.9%  Flush', ['B05X'], 'name'],
       ['name with a salt word', [], 'Vancomycin HCl', ['J01X'], 'name'],
       ['coding display as the last resort', [{ system: 'urn:vendor:local', code: 'X1', display: 'Insulin' }], undefined, ['A10A'], 'name'],
       ['container is not a drug', [], 'Bag', [], 'none'],
