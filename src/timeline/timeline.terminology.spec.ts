@@ -28,6 +28,17 @@ const mappings = Terminology.defaultDir();
     expect(t.visits[2].medications.map((m) => m.atc3)).toEqual([['A10B'], ['C03A']]);
   });
 
+  it('classes two orders of one Medication by their own routes (the per-reference memo keys on the route)', () => {
+    const resources = loadFixturePatient('alice-multivisit-mimic');
+    const order = resources.medicationRequests.find((r) => r.medicationReference?.reference)!;
+    const kcl = { resourceType: 'Medication' as const, id: 'kcl', code: { coding: [{ system: 'http://hl7.org/fhir/sid/ndc', code: '00338070541', display: 'Potassium Chloride' }], text: 'Potassium Chloride' } };
+    const viaRoute = (id: string, route: string) => ({ ...order, id, medicationReference: { reference: 'Medication/kcl' },
+      dosageInstruction: [{ route: { coding: [{ system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: route }] } }] });
+    const t = buildTimeline({ ...resources, medications: [...resources.medications, kcl], medicationRequests: [viaRoute('kcl-iv', 'IV'), viaRoute('kcl-po', 'PO')] }, terminology);
+    const classes = Object.fromEntries(t.visits.flatMap((v) => v.medications).map((m) => [m.requestRef, m.atc3]));
+    expect(classes).toEqual({ 'MedicationRequest/kcl-iv': ['B05X'], 'MedicationRequest/kcl-po': ['A12B'] });
+  });
+
   it.each(FIXTURE_PATIENTS)('%s: every diagnosis and medication maps', (name) => {
     const t = buildTimeline(loadFixturePatient(name), terminology);
     expect(t.issues['condition:unmapped']).toBeUndefined();

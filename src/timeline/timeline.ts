@@ -1,4 +1,5 @@
 import type { CodeableConcept, Coding, Condition, Encounter, Extension, Medication, MedicationRequest, Patient, Procedure } from 'fhir/r4';
+import { compareStrings as cmp } from '../common/compare-strings';
 import type { PatientResources } from '../fhir/fhir-source.types';
 import { parseReference } from '../fhir/fhir-resource.utils';
 import { EXTENSION, MIMIC_SYSTEM, SYSTEM } from '../terminology/code-systems';
@@ -447,9 +448,11 @@ function* placeMedications(
   const describedByReference = new Map<string, { described: DescribedMedication; atc3: readonly string[] }>();
   const describeAndClass = (request: MedicationRequest): { described: DescribedMedication; atc3: readonly string[] } => {
     const reference = request.medicationReference;
-    // The result depends on the request only through the reference (and its display) unless the request has contained resources.
+    // The result depends on the request only through the reference (and its display) and the first
+    // dosage's route and text (they choose among a substance's classes), unless it has contained resources.
+    const dosage = request.dosageInstruction?.[0];
     const key = !request.medicationCodeableConcept && reference?.reference && !reference.reference.startsWith('#') && !request.contained?.length
-      ? `${reference.reference}\u0000${reference.display ?? ''}`
+      ? `${reference.reference}\u0000${reference.display ?? ''}\u0000${JSON.stringify(dosage?.route ?? null)}\u0000${dosage?.text ?? ''}`
       : undefined;
     const cached = key === undefined ? undefined : describedByReference.get(key);
     if (cached) return cached;
@@ -718,8 +721,4 @@ function compareStarts(a: number, b: number): number {
   const x = Number.isNaN(a) ? Infinity : a;
   const y = Number.isNaN(b) ? Infinity : b;
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
