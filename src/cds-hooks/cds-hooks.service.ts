@@ -118,6 +118,8 @@ export class CdsHooksService {
       if (card.uuid) this.issued.remember(card.uuid, mine);
     }
     logFields.cards = cards.length;
+    // Counts only (no drug names: they are patient data): orders the model could not class.
+    logFields.notAssessed = { recorded: result.notAssessed.reduce((n, m) => n + m.orders, 0), drafted: result.drafted.filter((d) => d.classes.length === 0).length };
     return { cards };
   }
 }

@@ -1,7 +1,7 @@
 import { DdiIndex } from './ddi-index';
 import { chooseProduct, type ProductUse, type TrainingProducts } from './product';
 import type {
-  ClassRecommendation, CurrentMedication, DraftedOrderReview, DrugInteraction, EvidenceItem, InteractionSide, RecommendationResult,
+  ClassRecommendation, CurrentMedication, DraftedOrderReview, DrugInteraction, EvidenceItem, InteractionSide, NotAssessedMedication, RecommendationResult,
 } from './recommendation.types';
 import { anatomicalGroupOf, whoCase } from './who-names';
 
@@ -27,6 +27,8 @@ export interface RecommendInput {
   priorVisits: number;
   current: CurrentMedication[];
   drafts: DraftedOrder[];
+  /** Recorded (not drafted) medications that map to no class. */
+  notAssessed?: NotAssessedMedication[];
   /** Evidence of a label index (occlusion); absent → no evidence. */
   evidence?: (labelIndex: number) => EvidenceItem[];
   evidenceInputs?: { occluded: number; total: number };
@@ -142,7 +144,7 @@ export function recommend(input: RecommendInput): RecommendationResult {
   return {
     threshold, priorVisits: input.priorVisits,
     ...(input.deceased ? { deceased: input.deceased } : {}),
-    classes, suggestions, continued, neverSuggested: never, drafted, current: input.current, interactions: ranked,
+    classes, suggestions, continued, neverSuggested: never, drafted, current: input.current, notAssessed: input.notAssessed ?? [], interactions: ranked,
     ...(input.evidenceInputs ? { evidenceInputs: input.evidenceInputs } : {}),
     productSource: input.trainingProducts ? 'patient-history-and-training' : 'patient-history-only',
     neverSuggestPrefixes: [...input.neverSuggest],

@@ -96,6 +96,13 @@ export interface DraftedOrderReview {
   assessed: boolean;
 }
 
+/** Medications in the patient's record that map to no ATC class: the model did not see them. */
+export interface NotAssessedMedication {
+  drug: string;
+  /** Orders of it in the record (drafted orders are reviewed in `drafted` instead). */
+  orders: number;
+}
+
 export interface CurrentMedication {
   drug: string;
   atc3: string[];
@@ -121,6 +128,8 @@ export interface RecommendationResult {
   neverSuggested: ClassRecommendation[];
   drafted: DraftedOrderReview[];
   current: CurrentMedication[];
+  /** Recorded medications no class could be given (never silently dropped): by name, most orders first. */
+  notAssessed: NotAssessedMedication[];
   /** Ranked: at the order first, then other drafts, suggestions, current × current; within each, pairs with a still-active medication first. */
   interactions: DrugInteraction[];
   /** Inputs occluded for the evidence, of all the patient's inputs (the most recent are kept); absent without evidence. */

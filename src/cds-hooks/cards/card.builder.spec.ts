@@ -51,6 +51,15 @@ describe(buildCards.name, () => {
     expect(unclassed[0].summary).toBe('Herbal tea: not assessed by the model');
   });
 
+  it('order-sign names recorded medications no class was given, most orders first, the rest counted', () => {
+    const notAssessed = ['Zyzzyx', 'Bag', 'Vial', 'Quux', 'Frob', 'Baz'].map((drug, i) => ({ drug, orders: 6 - i }));
+    const [card] = buildCards(recommend({ ...base, drafts: [naproxen], notAssessed }), { ...ctx, hook: 'order-sign' });
+    expect(card.detail).toContain('Not assessed — in the record but not classed, so the model and the interaction check did not see them: '
+      + 'Zyzzyx (6 orders); Bag (5 orders); Vial (4 orders); Quux (3 orders); Frob (2 orders) (+1 more).');
+    const [clean] = buildCards(recommend({ ...base, drafts: [naproxen] }), { ...ctx, hook: 'order-sign' });
+    expect(clean.detail).not.toContain('Not assessed');
+  });
+
   it('patient-view: no interaction among recommendations; interactions among current medications only', () => {
     const view = buildCards(recommend(base), { ...ctx, hook: 'patient-view' });
     expect(view.map((c) => c.indicator)).toEqual(['info']);

@@ -13,6 +13,8 @@ export const SUMMARY_NAMES = 3;
 export const DETAILED_CLASSES = 8;
 /** Interacting pairs spelled out on a card; the rest are counted. */
 export const MAX_PAIRS = 3;
+/** Not-assessed medications named on an order review; the rest are counted. */
+export const NOT_ASSESSED_NAMES = 5;
 
 /** Longest summary emitted (the spec asks for fewer than 140 characters). */
 export const MAX_SUMMARY = 139;
@@ -130,6 +132,7 @@ function orderReviewCard(rec: RecommendationResult, reviewed: DraftedOrderReview
       reviewed.map((d) => orderDetail(d, pairs, rec)).join('\n\n'),
       pairs.length > 0 ? interactionList(pairs, 'the orders being signed') : undefined,
       missing.length > 0 ? `Also likely for this patient, not ordered: ${missing.join('; ')}${rec.suggestions.length > missing.length ? ` (+${rec.suggestions.length - missing.length} more)` : ''}.` : undefined,
+      notAssessedLine(rec),
       probabilityLine(rec),
       historyLine(rec),
       ctx.caveat,
@@ -138,6 +141,14 @@ function orderReviewCard(rec: RecommendationResult, reviewed: DraftedOrderReview
     source: ctx.source,
     overrideReasons: pairs.length > 0 ? INTERACTION_OVERRIDE_REASONS : OVERRIDE_REASONS,
   };
+}
+
+/** Recorded medications that map to no class: named, so nothing drops out of the review unseen. */
+function notAssessedLine(rec: RecommendationResult): string | undefined {
+  if (rec.notAssessed.length === 0) return undefined;
+  const shown = rec.notAssessed.slice(0, NOT_ASSESSED_NAMES).map((m) => `${m.drug}${m.orders > 1 ? ` (${m.orders} orders)` : ''}`);
+  const more = rec.notAssessed.length - shown.length;
+  return `Not assessed — in the record but not classed, so the model and the interaction check did not see them: ${shown.join('; ')}${more > 0 ? ` (+${more} more)` : ''}.`;
 }
 
 function outlookCard(rec: RecommendationResult, ctx: CardContext): CdsCard {

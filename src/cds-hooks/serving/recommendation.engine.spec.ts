@@ -76,4 +76,14 @@ describe(RecommendationEngine.name, () => {
     expect(recent.continued.map((c) => c.atc3)).toEqual(['C07A']);
     expect(recent.suggestions.map((c) => c.atc3)).toEqual(['A10B']);
   });
+
+  it('lists recorded orders that no class was given, by name, and leaves drafts to the order review', async () => {
+    const unknown = (id: string, status: MedicationRequest['status']): MedicationRequest => ({
+      resourceType: 'MedicationRequest', id, status, intent: 'order', subject: { reference: 'Patient/p' }, encounter: { reference: 'Encounter/e1' },
+      authoredOn: '2024-01-01T11:00:00Z', medicationCodeableConcept: { text: 'Zyzzyx compound' },
+    });
+    const engine = new RecommendationEngine(model, new FakeTerminology(), timelineStages, { neverSuggest: [], neverSuggestSource: 'test' });
+    const result = await engine.recommend({ hook: 'order-sign', resources: { ...resources, medicationRequests: [unknown('u1', 'completed'), unknown('u2', 'stopped')] }, medicationStatements: [], encounterId: 'e2', evidence: false }, new Date('2024-03-01T12:00:00Z'));
+    expect(result.notAssessed).toEqual([{ drug: 'Zyzzyx compound', orders: 2 }]);
+  });
 });

@@ -10,7 +10,7 @@ import { DdiIndex } from '../../recommend/ddi-index';
 import { describeOccludedInput, evidenceFor, occlusionVariants, type OccludedInput } from '../../recommend/evidence';
 import { lastProductByClass } from '../../recommend/product';
 import { recommend, type DraftedOrder } from '../../recommend/recommend';
-import type { EvidenceItem, RecommendationResult } from '../../recommend/recommendation.types';
+import type { EvidenceItem, NotAssessedMedication, RecommendationResult } from '../../recommend/recommendation.types';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
 import type { CdsDraftOrders, CdsHookName } from '../cds-hooks.types';
 import { draftMedications, targetVisitOf } from './current-visit';
@@ -105,6 +105,7 @@ export class RecommendationEngine {
       priorVisits: window.targetVisitIndex,
       current,
       drafts: draftedOrders,
+      notAssessed: notAssessedOf(target.timeline.visits),
       ...(withEvidence ? {
         evidence: (label: number): EvidenceItem[] => evidenceFor(prediction.probs, labels, label, occluded.inputs, describe, this.options.evidenceTop ?? 3),
         evidenceInputs: { occluded: occluded.inputs.length, total: occluded.total },
@@ -115,6 +116,19 @@ export class RecommendationEngine {
       ...deceasedAt(resources.patient, Number.isFinite(visitStart) ? visitStart : now.getTime()),
     });
   }
+}
+
+/** Recorded (not drafted) orders whose drug maps to no class, by name, most orders first. */
+function notAssessedOf(visits: readonly { medications: readonly { atc3: readonly string[]; status?: string; text?: string; requestRef: string }[] }[]): NotAssessedMedication[] {
+  const orders = new Map<string, number>();
+  for (const v of visits) {
+    for (const m of v.medications) {
+      if (m.atc3.length > 0 || m.status === 'draft') continue;
+      const drug = m.text?.trim() || `${m.requestRef} (no drug name)`;
+      orders.set(drug, (orders.get(drug) ?? 0) + 1);
+    }
+  }
+  return [...orders].map(([drug, n]) => ({ drug, orders: n })).sort((a, b) => b.orders - a.orders || (a.drug < b.drug ? -1 : a.drug > b.drug ? 1 : 0));
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
