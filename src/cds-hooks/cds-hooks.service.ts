@@ -128,6 +128,7 @@ export class CdsHooksService {
       ...(request.context.encounterId ? { encounterId: request.context.encounterId } : {}),
       source: { label: `${manifest.name} ${manifest.version}`, url: `${baseUrl}/models/${encodeURIComponent(manifest.name)}` },
       newUuid: randomUUID,
+      smartApp: { launchUrl: `${baseUrl}/smart/launch`, hookInstance: request.hookInstance, model: { name: manifest.name, version: manifest.version } },
       ...(caveatOf(manifest.limits, manifest.training?.scale) ? { caveat: caveatOf(manifest.limits, manifest.training?.scale) } : {}),
     }, issued);
     for (const card of cards) {
