@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { fhirServerAllowed, normaliseFhirBase } from '../cds-hooks/auth/trusted-clients';
 import { CdsHooksService } from '../cds-hooks/cds-hooks.service';
 import type { CdsRequest } from '../cds-hooks/cds-hooks.types';
-import { DEFAULT_PREFETCH } from '../cds-hooks/cds-services.registry';
+import { DEFAULT_PREFETCH, type PrefetchKey } from '../cds-hooks/cds-services.registry';
 import { resourceShapeProblems } from '../cds-hooks/dto/fhir-shape';
 import { publicBaseOf } from '../cds-hooks/public-base-url';
 import type { RecommendationReview } from '../cds-hooks/serving/recommendation.engine';
@@ -16,6 +16,15 @@ import { StudentModel } from '../inference/student-model';
 import type { ClassRecommendation } from '../recommend/recommendation.types';
 import type { CodeToken, TerminologyLookup } from '../terminology/terminology.types';
 import type { RecommendationsRequestDto, RecommendationsResponseDto, LabelDto, VisitDto } from './recommendations.dto';
+
+const API_PAGE_SIZE = 1000;
+
+/**
+ * The hooks' default queries, in large pages, with each order's Medication included in the same search:
+ * an app's user token reads what an EHR would otherwise send as prefetch, in few round trips.
+ */
+export const API_QUERIES: Record<PrefetchKey, string> = Object.fromEntries(Object.entries(DEFAULT_PREFETCH).map(([key, query]) => [key,
+  key === 'patient' ? query : `${query}${key === 'medicationRequests' ? '&_include=MedicationRequest:medication' : ''}&_count=${API_PAGE_SIZE}`])) as Record<PrefetchKey, string>;
 
 /** The bearer token of a request (the user's SMART access token); 401 without one. Never logged or kept. */
 export function bearerTokenOf(authorization: string | undefined): string {
@@ -61,7 +70,7 @@ export class RecommendationsService {
     const request: CdsRequest = drafts.length > 0
       ? { ...base, hook: 'order-select', context: { ...context, selections: [], draftOrders: { resourceType: 'Bundle', type: 'collection', entry: drafts.map((resource) => ({ resource })) } } }
       : { ...base, hook: 'patient-view', context };
-    const review = await this.cds.review(request, DEFAULT_PREFETCH, logFields, { apiErrors: true });
+    const review = await this.cds.review(request, API_QUERIES, logFields, { apiErrors: true });
     return this.shape(body.patient, review);
   }
 
