@@ -81,18 +81,33 @@
   var STATUS_TEXT = { 'new': 'New', continued: 'Continued', drafted: 'Drafted' };
   var STATUS_HELP = { 'new': 'not current, not ordered', continued: 'the patient already takes this class', drafted: 'already ordered at this visit' };
 
+  /**
+   * Likely new classes first (what the clinician may order), then likely classes already taken or
+   * ordered, then the rest; each group by probability, each item numbered by its overall rank.
+   */
   function renderClasses(state) {
     var rec = state.rec;
     var list = $('class-list');
     list.textContent = '';
-    var highlighted = state.highlight;
     var ranked = rec.labels.filter(function (l) { return l.probability !== undefined; });
-    var important = ranked.filter(function (l) { return l.aboveThreshold || l.status !== 'new' || highlighted.has(l.atc3); });
-    var shown = state.showAll ? ranked : (important.length >= SHOWN_BY_DEFAULT ? important : ranked.slice(0, Math.max(SHOWN_BY_DEFAULT, important.length)));
-    shown.forEach(function (label, i) { list.appendChild(classItem(state, label, i + 1)); });
+    var rankOf = {};
+    ranked.forEach(function (l, i) { rankOf[l.atc3] = i + 1; });
+    var groups = [
+      { title: 'Likely, not taken or ordered', items: ranked.filter(function (l) { return l.aboveThreshold && l.status === 'new'; }) },
+      { title: 'Likely, already taken or ordered', items: ranked.filter(function (l) { return l.aboveThreshold && l.status !== 'new'; }) },
+      { title: 'Below the threshold', items: ranked.filter(function (l) { return !l.aboveThreshold; }) },
+    ];
+    // Collapsed: the likely classes and any the alert suggested; expanded: all.
+    groups.forEach(function (g) {
+      var items = state.showAll || g.title !== 'Below the threshold' ? g.items : g.items.filter(function (l) { return state.highlight.has(l.atc3); });
+      if (!items.length) return;
+      list.appendChild(el('li', { className: 'group-heading', role: 'presentation' }, [el('h3', { text: g.title + ' (' + g.items.length + ')' })]));
+      items.forEach(function (label) { list.appendChild(classItem(state, label, rankOf[label.atc3])); });
+    });
     var more = $('show-all');
-    more.hidden = ranked.length <= shown.length && !state.showAll;
-    more.textContent = state.showAll ? 'Show only the likely classes' : 'Show all ' + ranked.length + ' classes';
+    var below = groups[2].items.length;
+    more.hidden = below === 0;
+    more.textContent = state.showAll ? 'Hide the classes below the threshold' : 'Show the ' + below + ' classes below the threshold';
     more.setAttribute('aria-expanded', state.showAll ? 'true' : 'false');
   }
 
@@ -103,7 +118,7 @@
     var title = (label.name || label.atc3) + ' (' + label.atc3 + ')';
     var li = el('li', { className: 'class-item' + (suggestedByCard ? ' highlighted' : '') + (label.aboveThreshold ? ' likely' : ''), 'data-atc3': label.atc3 });
     var head = el('div', { className: 'class-head' }, [
-      el('span', { className: 'rank', text: rank + '.' }),
+      el('span', { className: 'rank', title: 'rank ' + rank + ' by probability', text: '#' + rank }),
       el('h3', { className: 'class-name', text: title }),
     ]);
     li.appendChild(head);
@@ -124,7 +139,7 @@
     if (label.evidence && label.evidence.length) {
       var ev = el('ul', { className: 'evidence' });
       label.evidence.forEach(function (e) {
-        var pts = Math.round(e.effect * 100);
+        var pts = Math.round(e.effect * 1000) / 10;
         ev.appendChild(el('li', { text: (pts >= 0 ? '+' : '−') + Math.abs(pts) + ' pts  ' + e.name + ' (' + e.kind + ')' }));
       });
       li.appendChild(el('details', { className: 'why' }, [el('summary', { text: 'Why the model ranks it here' }), ev,
@@ -216,11 +231,28 @@
   function renderInteractions(rec) {
     var list = $('interaction-list');
     list.textContent = '';
-    var side = function (s) { return s.drug + ' — ' + (s.className || s.atc3) + ' (' + s.atc3 + '), ' + s.role + (s.ended ? ', ended ' + s.ended.slice(0, 10) : ''); };
+    var side = function (s) {
+      var cls = (s.className || s.atc3) + ' (' + s.atc3 + ')';
+      var role = s.role === 'suggested' ? 'suggested class' : s.role === 'drafted' ? 'ordered now' : (s.ended ? 'ended ' + s.ended.slice(0, 10) : 'current');
+      return (s.drug === s.className || s.drug === s.atc3 ? cls : s.drug + ' — ' + cls) + ' [' + role + ']';
+    };
+    var SHOWN = 5;
     if (!rec.interactions.length) list.appendChild(el('li', { className: 'help', text: 'No interacting pairs among the current, drafted and suggested medications.' }));
-    rec.interactions.forEach(function (i) {
-      list.appendChild(el('li', {}, [el('span', { text: side(i.a) }), el('span', { className: 'with', text: ' interacts with ' }), el('span', { text: side(i.b) })]));
+    rec.interactions.forEach(function (i, n) {
+      var item = el('li', n >= SHOWN ? { className: 'more-pair' } : {}, [el('span', { text: side(i.a) }), el('span', { className: 'with', text: ' interacts with ' }), el('span', { text: side(i.b) })]);
+      item.hidden = n >= SHOWN;
+      list.appendChild(item);
     });
+    if (rec.interactions.length > SHOWN) {
+      var toggle = el('button', { type: 'button', className: 'link-button', 'aria-expanded': 'false', text: 'Show all ' + rec.interactions.length + ' pairs' });
+      toggle.addEventListener('click', function () {
+        var open = toggle.getAttribute('aria-expanded') !== 'true';
+        list.querySelectorAll('.more-pair').forEach(function (li) { li.hidden = !open; });
+        toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+        toggle.textContent = open ? 'Show the first ' + SHOWN + ' pairs' : 'Show all ' + rec.interactions.length + ' pairs';
+      });
+      list.appendChild(el('li', { className: 'toggle' }, [toggle]));
+    }
   }
 
   function codeList(title, codes) {
@@ -250,9 +282,8 @@
     model.appendChild(document.createTextNode(rec.model.name + ' ' + rec.model.version + ' · '));
     model.appendChild(el('a', { href: rec.model.card, target: '_blank', rel: 'noopener', text: 'Model card' }));
     var likely = rec.labels.filter(function (l) { return l.aboveThreshold; }).length;
-    var fresh = rec.labels.filter(function (l) { return l.suggested; }).map(function (l) { return l.name || l.atc3; });
-    $('classes-help').textContent = 'Ranked by the model\'s probability for this visit. The vertical line on each bar marks the threshold (' + percent(rec.model.threshold) + '); '
-      + likely + ' of ' + rec.labels.length + ' classes are above it. ' + (fresh.length ? 'Likely and not yet taken or ordered: ' + fresh.join('; ') + '.' : 'No likely class is new: the patient takes or has ordered all of them.') + (state.highlight.size ? ' ★ marks the classes the alert suggested.' : '') + (rec.deceased ? ' The patient is recorded as deceased: nothing is suggested.' : '');
+    $('classes-help').textContent = 'The model\'s probability for this visit (#: rank among all classes). The vertical line on each bar marks the threshold (' + percent(rec.model.threshold) + '); '
+      + likely + ' of ' + rec.labels.length + ' classes are above it.' + (state.highlight.size ? ' ★ marks the classes the alert suggested.' : '') + (rec.deceased ? ' The patient is recorded as deceased: nothing is suggested.' : '');
     var note = $('create-note');
     note.hidden = state.canCreate;
     note.textContent = state.canCreate ? '' : 'Creating draft orders is not available: the EHR did not grant this app permission to create MedicationRequests (scope patient/MedicationRequest.c). You can still review and decline.';
