@@ -81,7 +81,7 @@ export class TimelineMedicationDto {
 }
 
 export class VisitDto {
-  @ApiProperty() encounter!: string;
+  @ApiProperty({ description: "Encounter/<id>; 'current' for the new visit being ordered for when no encounter was named; unlinked:<date> for records without one" }) encounter!: string;
   @ApiPropertyOptional() start?: string;
   @ApiPropertyOptional() end?: string;
   @ApiProperty({ description: 'The visit the recommendation is for' }) target!: boolean;

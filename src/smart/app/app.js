@@ -266,7 +266,8 @@
     var list = $('visit-list');
     list.textContent = '';
     rec.timeline.slice().reverse().forEach(function (v) {
-      var when = v.start ? v.start.slice(0, 10) : 'date unknown';
+      var fresh = v.target && v.encounter === 'current';
+      var when = fresh ? 'new visit, not yet in the record' : (v.start ? v.start.slice(0, 10) : 'date unknown');
       var meds = v.medications.map(function (m) { return { text: m.drug + (m.classes.length ? ' — ' + m.classes.map(function (c) { return c.name ? c.name + ' (' + c.code + ')' : c.code; }).join(', ') : ' — class not known to the model') + (m.status === 'draft' ? ' (draft)' : '') }; });
       var summary = el('summary', {}, [el('strong', { text: (v.target ? 'This visit · ' : '') + when }),
         el('span', { className: 'counts', text: ' ' + v.diagnoses.length + ' diagnoses, ' + v.procedures.length + ' procedures, ' + v.medications.length + ' medications' })]);
@@ -282,7 +283,9 @@
     model.appendChild(document.createTextNode(rec.model.name + ' ' + rec.model.version + ' · '));
     model.appendChild(el('a', { href: rec.model.card, target: '_blank', rel: 'noopener', text: 'Model card' }));
     var likely = rec.labels.filter(function (l) { return l.aboveThreshold; }).length;
-    $('classes-help').textContent = 'The model\'s probability for this visit (#: rank among all classes). The vertical line on each bar marks the threshold (' + percent(rec.model.threshold) + '); '
+    var target = rec.timeline[rec.timeline.length - 1];
+    var forVisit = target && target.encounter === 'current' ? 'a new visit after the last recorded one (the EHR named no encounter)' : 'this visit' + (target && target.start ? ' (' + target.start.slice(0, 10) + ')' : '');
+    $('classes-help').textContent = 'The model\'s probability for ' + forVisit + ' (#: rank among all classes). The vertical line on each bar marks the threshold (' + percent(rec.model.threshold) + '); '
       + likely + ' of ' + rec.labels.length + ' classes are above it.' + (state.highlight.size ? ' ★ marks the classes the alert suggested.' : '') + (rec.deceased ? ' The patient is recorded as deceased: nothing is suggested.' : '');
     var note = $('create-note');
     note.hidden = state.canCreate;
