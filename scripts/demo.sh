@@ -19,14 +19,17 @@ stop() {
 }
 trap stop EXIT INT TERM
 # The SMART app reads patients through the local EHR's FHIR server with the user's token: allow-list it.
+# The local EHR searches its whole in-memory store per query (seconds for a MIMIC patient): longer FHIR limits.
 SMART_FHIR_SERVERS="http://127.0.0.1:${EHR_PORT}/fhir" CDS_PUBLIC_URL="http://127.0.0.1:${CDS_PORT}" \
+  FHIR_TIMEOUT_MS=60000 FHIR_DEADLINE_MS=180000 \
   CDS_AUTH_DISABLED=true PORT="$CDS_PORT" HOST=127.0.0.1 node dist/src/main.js &
 pids+=($!)
 node dist/src/cli/main.js ehr --fhir out/fhir-mimic-iv --port "$EHR_PORT" \
   --cds-services "http://127.0.0.1:${CDS_PORT}/cds-services" ${EHR_CLIENTS:+--clients "$EHR_CLIENTS"} &
 pids+=($!)
 for _ in $(seq 1 240); do
-  if curl -fs "http://127.0.0.1:${CDS_PORT}/health/live" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:${EHR_PORT}/fhir/metadata" -o /dev/null 2>&1; then
+  # --max-time: a server still loading may accept a connection and answer it only much later.
+  if curl -fs --max-time 5 "http://127.0.0.1:${CDS_PORT}/health/live" >/dev/null 2>&1 && curl -fs --max-time 5 "http://127.0.0.1:${EHR_PORT}/fhir/metadata" -o /dev/null 2>&1; then
     cat <<MSG
 
 demo ready (Ctrl-C stops it):
