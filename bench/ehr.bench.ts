@@ -23,8 +23,8 @@ import { benchFhirLocation, benchPatients } from './cds-hooks.bench';
 
 const SERVICE = 'leader-medications-order-select';
 
-async function medianMs(runs: number, fn: () => Promise<unknown>): Promise<{ median: number; p90: number }> {
-  for (let i = 0; i < 5; i++) await fn();
+export async function medianMs(runs: number, fn: () => Promise<unknown>, warmUps = 5): Promise<{ median: number; p90: number }> {
+  for (let i = 0; i < warmUps; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();

@@ -1,13 +1,14 @@
 /**
  * `npm run bench [-- NAME ...]`: every benchmark prints its own figures, each next to a baseline
  * measured in the same run (or the paper's reference figure on these machines, leader.md §9).
- * Names: mimic, student, cds, ehr, teacher, hostile, cv (default: all, in that order).
+ * Names: mimic, student, cds, ehr, smart, teacher, hostile, cv (default: all, in that order).
  */
 import { runCdsHooksBench } from './cds-hooks.bench';
 import { runCvBench } from './cv.bench';
 import { runEhrBench } from './ehr.bench';
 import { runHostileBench } from './hostile.bench';
 import { runMimicToFhirBench } from './mimic-to-fhir.bench';
+import { runSmartApiBench } from './smart-api.bench';
 import { runStudentBench } from './student.bench';
 import { runTeacherBench } from './teacher.bench';
 
@@ -16,6 +17,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<void> }> = {
   student: { title: 'student: training step/epoch at MIMIC-IV scale, onnxruntime-node latency', run: () => runStudentBench() },
   cds: { title: 'CDS Hooks order-select: autocannon vs raw inference', run: runCdsHooksBench },
   ehr: { title: 'leader ehr: the five prefetch searches over HTTP, order-select fetching them vs handed in', run: runEhrBench },
+  smart: { title: 'app API: POST /api/v1/recommendations through leader ehr vs the order-select hook, median demo patient', run: runSmartApiBench },
   teacher: { title: 'teacher: tiny GGUF features/s vs student inference, parameter counts', run: () => runTeacherBench() },
   hostile: { title: 'hostile input: long records and bombs vs a valid call, then a soak with RSS (HOSTILE_SOAK_MINUTES, default 1)', run: runHostileBench },
   cv: { title: 'cross-validation: 5-fold leader cv on the MIMIC-IV demo vs one train + evaluate', run: runCvBench },

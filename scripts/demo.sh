@@ -18,17 +18,25 @@ stop() {
   wait 2>/dev/null || true
 }
 trap stop EXIT INT TERM
-CDS_AUTH_DISABLED=true PORT="$CDS_PORT" HOST=127.0.0.1 node dist/src/main.js &
+# The SMART app reads patients through the local EHR's FHIR server with the user's token: allow-list it.
+# The local EHR searches its whole in-memory store per query (seconds for a MIMIC patient): longer FHIR limits.
+SMART_FHIR_SERVERS="http://127.0.0.1:${EHR_PORT}/fhir" CDS_PUBLIC_URL="http://127.0.0.1:${CDS_PORT}" \
+  FHIR_TIMEOUT_MS=60000 FHIR_DEADLINE_MS=180000 \
+  CDS_AUTH_DISABLED=true PORT="$CDS_PORT" HOST=127.0.0.1 node dist/src/main.js &
 pids+=($!)
 node dist/src/cli/main.js ehr --fhir out/fhir-mimic-iv --port "$EHR_PORT" \
   --cds-services "http://127.0.0.1:${CDS_PORT}/cds-services" ${EHR_CLIENTS:+--clients "$EHR_CLIENTS"} &
 pids+=($!)
 for _ in $(seq 1 240); do
-  if curl -fs "http://127.0.0.1:${CDS_PORT}/health/live" >/dev/null 2>&1 && curl -fs "http://127.0.0.1:${EHR_PORT}/fhir/metadata" -o /dev/null 2>&1; then
+  # --max-time: a server still loading may accept a connection and answer it only much later.
+  if curl -fs --max-time 5 "http://127.0.0.1:${CDS_PORT}/health/live" >/dev/null 2>&1 && curl -fs --max-time 5 "http://127.0.0.1:${EHR_PORT}/fhir/metadata" -o /dev/null 2>&1; then
     cat <<MSG
 
 demo ready (Ctrl-C stops it):
   local test EHR (launcher page)  http://127.0.0.1:${EHR_PORT}/   pick a patient, press "order-select → CDS"
+                                  or "Launch Medication review (leader-cds)" (the SMART app)
+  SMART app launch URL            http://127.0.0.1:${CDS_PORT}/smart/launch
+  recommendations API (OpenAPI)   http://127.0.0.1:${CDS_PORT}/api/docs
   FHIR R4 base                    http://127.0.0.1:${EHR_PORT}/fhir   (SMART token required; see README "Local EHR")
   CDS Hooks discovery             http://127.0.0.1:${CDS_PORT}/cds-services
 MSG

@@ -10,6 +10,7 @@ import type { HttpRequest, HttpResponse, NextFunction } from './common/http.type
 import { PinoNestLogger } from './common/logger';
 import { issueCodeForStatus, operationOutcome } from './common/operation-outcome';
 import { requestLogMiddleware } from './common/request-log.middleware';
+import { serveApiDocs } from './smart/openapi';
 
 /** Requests whose raw body holds one of these may carry a prototype key; only they get the full key walk. */
 const SUSPECT_KEYS = [Buffer.from('__proto__'), Buffer.from('constructor'), Buffer.from('prototype'), Buffer.from('\\u')];
@@ -90,6 +91,7 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     const body = JSON.stringify(operationOutcome(issueCodeForStatus(status), [text]));
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
+  serveApiDocs(app, '1.0');
   // SIGTERM drains first (health/shutdown-drain.ts, wired by main.ts); these close at once.
   app.enableShutdownHooks(['SIGINT', 'SIGHUP']);
   return app;

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { CdsJwtGuard } from './cds-hooks/auth/cds-jwt.guard';
 import { CdsHooksModule } from './cds-hooks/cds-hooks.module';
+import { SmartModule } from './smart/smart.module';
 import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './cds-hooks/serving/serving.tokens';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { LOGGER } from './common/logger';
@@ -55,6 +56,7 @@ export class AppModule {
         ServingDataModule.forRoot(opts),
         opts.model ? InferenceModule.forModel(opts.model) : InferenceModule.forRoot(opts.config.modelDir),
         CdsHooksModule,
+        SmartModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -14,7 +14,7 @@ import { CdsHooksService } from './cds-hooks.service';
 import { CdsServicesRegistry } from './cds-services.registry';
 import { FeedbackStore } from './feedback/feedback.store';
 import { ModelCardController } from './model-card/model-card.controller';
-import { PrefetchResolver } from './prefetch/prefetch.resolver';
+import { FHIR_CLIENT_FACTORY, PrefetchResolver, type PrefetchFhirClientFactory } from './prefetch/prefetch.resolver';
 
 /** The CDS Hooks edge: discovery, service calls, feedback, model cards, JWT verification. */
 @Module({
@@ -26,17 +26,22 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
       useFactory: (config: AppConfig) => CdsServicesRegistry.load(config.cdsHooksFile),
     },
     {
-      provide: PrefetchResolver,
+      provide: FHIR_CLIENT_FACTORY,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new PrefetchResolver((server, token, deadline) => new FhirServerClient(server, {
-          ...(token ? { bearerToken: token } : {}),
-          timeoutMs: config.fhirTimeoutMs,
-          maxResponseBytes: config.fhirMaxResponseBytes,
-          maxPages: config.fhirMaxPages,
-          maxResources: config.maxResourcesPerKey,
-          deadline,
-        }), { maxResourcesPerKey: config.maxResourcesPerKey, deadlineMs: config.fhirDeadlineMs }),
+      useFactory: (config: AppConfig): PrefetchFhirClientFactory => (server, token, deadline) => new FhirServerClient(server, {
+        ...(token ? { bearerToken: token } : {}),
+        timeoutMs: config.fhirTimeoutMs,
+        maxResponseBytes: config.fhirMaxResponseBytes,
+        maxPages: config.fhirMaxPages,
+        maxResources: config.maxResourcesPerKey,
+        deadline,
+      }),
+    },
+    {
+      provide: PrefetchResolver,
+      inject: [APP_CONFIG, FHIR_CLIENT_FACTORY],
+      useFactory: (config: AppConfig, clientFor: PrefetchFhirClientFactory) =>
+        new PrefetchResolver(clientFor, { maxResourcesPerKey: config.maxResourcesPerKey, deadlineMs: config.fhirDeadlineMs }),
     },
     {
       provide: FeedbackStore,
@@ -60,7 +65,7 @@ import { PrefetchResolver } from './prefetch/prefetch.resolver';
     CdsJwtGuard,
     CdsHooksService,
   ],
-  exports: [CdsJwtGuard, JWT_VERIFIER, CdsHooksService],
+  exports: [CdsJwtGuard, JWT_VERIFIER, CdsHooksService, FeedbackStore, FHIR_CLIENT_FACTORY],
 })
 export class CdsHooksModule implements OnApplicationShutdown {
   constructor(@Inject(FeedbackStore) private readonly feedback: FeedbackStore) {}

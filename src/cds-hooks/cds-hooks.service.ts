@@ -1,4 +1,4 @@
-import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
@@ -9,11 +9,11 @@ import { StudentModel } from '../inference/student-model';
 import type { TerminologyLookup } from '../terminology/terminology.types';
 import { buildCards, type IssuedSuggestion } from './cards/card.builder';
 import type { CdsRequest, CdsResponse } from './cds-hooks.types';
-import { CdsServicesRegistry, DEFAULT_PREFETCH } from './cds-services.registry';
+import { CdsServicesRegistry, DEFAULT_PREFETCH, type PrefetchKey } from './cds-services.registry';
 import { PrefetchInvalidError, PrefetchResolver, PrefetchTooLargeError, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
 import { IssuedSuggestions } from './serving/issued-suggestions';
 import { loadModelExtras, PRODUCTS_FILE } from './serving/model-extras';
-import { RecommendationEngine } from './serving/recommendation.engine';
+import { RecommendationEngine, type RecommendationReview } from './serving/recommendation.engine';
 import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './serving/serving.tokens';
 import { TimelineLimitError, TimelineLimits } from '../timeline/timeline';
 import { warmUpRequest } from './serving/warm-up.request';
@@ -60,23 +60,28 @@ export class CdsHooksService {
     return { services: this.registry.services };
   }
 
-  /** `baseUrl`: the service's public base (for the model-card link in card sources). */
-  async call(serviceId: string, request: CdsRequest, baseUrl: string, logFields: Record<string, unknown> = {}): Promise<CdsResponse> {
-    const descriptor = this.registry.get(serviceId);
-    if (!descriptor) throw new NotFoundException(`No CDS service '${serviceId}'`);
-    if (request.hook !== descriptor.hook) {
-      throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
-    }
-    logFields.hook = request.hook;
-    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
-    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
-
+  /**
+   * Prefetch (or fetch through fhirServer with fhirAuthorization) → RecommendationEngine: the one path
+   * from a request to a recommendation, for hooks and the app API alike. Errors are HTTP exceptions
+   * with OperationOutcomes (412 data unavailable, 400 invalid, 413/422 too large).
+   */
+  async review(request: CdsRequest, templates: Record<PrefetchKey, string>, logFields: Record<string, unknown> = {}, opts: { apiErrors?: boolean } = {}): Promise<RecommendationReview> {
     let resolved;
     try {
-      resolved = await this.prefetch.resolve(request, { ...DEFAULT_PREFETCH, ...descriptor.prefetch });
+      resolved = await this.prefetch.resolve(request, templates);
     } catch (e) {
       if (e instanceof PrefetchUnavailableError) {
         logFields.prefetchFailed = e.failures.map((f) => f.key);
+        // The app API acts with the user's own token: the FHIR server's refusal is the answer, passed on;
+        // a patient the server does not hold is a 404, not missing data.
+        const refused = e.failures.filter((f) => f.status === 401 || f.status === 403);
+        if (opts.apiErrors && refused.length > 0) {
+          throw new ForbiddenException(operationOutcome('forbidden', refused.map((f) => `the FHIR server refused '${f.key}' (${f.template}): ${f.reason}`)));
+        }
+        const patientMissing = e.failures.find((f) => f.key === 'patient' && (f.status === 404 || f.status === 410));
+        if (opts.apiErrors && patientMissing) {
+          throw new NotFoundException(operationOutcome('not-found', [`patient not found on the FHIR server: ${patientMissing.reason}`]));
+        }
         throw new HttpException(operationOutcome('incomplete', e.failures.map((f) => `prefetch key '${f.key}' (${f.template}): ${f.reason}`)), HttpStatus.PRECONDITION_FAILED);
       }
       if (e instanceof PrefetchInvalidError) throw new BadRequestException(e.message);
@@ -86,9 +91,8 @@ export class CdsHooksService {
     logFields.fetched = Object.entries(resolved.sources).filter(([, s]) => s === 'fetched').map(([k]) => k);
 
     const draftOrders = request.hook === 'patient-view' ? undefined : request.context.draftOrders;
-    let result;
     try {
-      result = await this.engine.recommend({
+      return await this.engine.review({
         hook: request.hook,
         resources: resolved.resources,
         medicationStatements: resolved.medicationStatements,
@@ -102,7 +106,20 @@ export class CdsHooksService {
       }
       throw e;
     }
+  }
 
+  /** `baseUrl`: the service's public base (for the model-card link in card sources). */
+  async call(serviceId: string, request: CdsRequest, baseUrl: string, logFields: Record<string, unknown> = {}): Promise<CdsResponse> {
+    const descriptor = this.registry.get(serviceId);
+    if (!descriptor) throw new NotFoundException(`No CDS service '${serviceId}'`);
+    if (request.hook !== descriptor.hook) {
+      throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
+    }
+    logFields.hook = request.hook;
+    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
+    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
+
+    const { result } = await this.review(request, { ...DEFAULT_PREFETCH, ...descriptor.prefetch }, logFields);
     const manifest = this.model.manifest;
     const issued: IssuedSuggestion[] = [];
     const cards = buildCards(result, {
@@ -111,6 +128,7 @@ export class CdsHooksService {
       ...(request.context.encounterId ? { encounterId: request.context.encounterId } : {}),
       source: { label: `${manifest.name} ${manifest.version}`, url: `${baseUrl}/models/${encodeURIComponent(manifest.name)}` },
       newUuid: randomUUID,
+      smartApp: { launchUrl: `${baseUrl}/smart/launch`, hookInstance: request.hookInstance, model: { name: manifest.name, version: manifest.version } },
       ...(caveatOf(manifest.limits, manifest.training?.scale) ? { caveat: caveatOf(manifest.limits, manifest.training?.scale) } : {}),
     }, issued);
     for (const card of cards) {

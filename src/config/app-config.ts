@@ -58,6 +58,13 @@ export interface AppConfig {
   feedbackDedupeWindow: number;
   /** Allowed clock skew for exp/iat/nbf, seconds (CDS_JWT_CLOCK_SKEW_S, default 30). */
   jwtClockSkewSeconds: number;
+  /**
+   * FHIR servers the SMART app and `/api/v1/recommendations` may read through with the user's token
+   * (SMART_FHIR_SERVERS, a comma list of FHIR bases; default none: the API answers 400 to every server).
+   */
+  smartFhirServers: string[];
+  /** The SMART app's client id at the EHR (SMART_CLIENT_ID, default leader-cds-medication-review). */
+  smartClientId: string;
   /** CORS allowed origins (CDS_CORS_ORIGINS: `*` or a comma list; default `*`). */
   corsOrigins: '*' | string[];
   /** Timeout per FHIR server request while resolving prefetch (FHIR_TIMEOUT_MS, default 5000). */
@@ -111,6 +118,12 @@ export class AppEnvironment {
   @ValidateBy({ name: 'isBaseUrlList', validator: { validate: (v: unknown) => typeof v === 'string' && urlList(v).length > 0 && urlList(v).every(isHttpBaseUrl), defaultMessage: () => 'each entry must be an absolute http(s) base URL without query, e.g. https://cds.example.org' } })
   @IsNotEmpty({ message: 'required when auth is on: the base URL(s) EHRs call, checked against the JWT aud; the Host header is never trusted' })
   CDS_PUBLIC_URL?: string;
+
+  // The app API reads patients with the user's own token: only through these FHIR servers (no request to arbitrary URLs).
+  @IsOptional()
+  @ValidateBy({ name: 'isBaseUrlList', validator: { validate: (v: unknown) => typeof v === 'string' && urlList(v).every(isHttpBaseUrl), defaultMessage: () => 'each entry must be an absolute http(s) FHIR base URL without query, e.g. https://ehr.example.org/fhir' } })
+  SMART_FHIR_SERVERS?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9._~-]{1,128}$/, { message: 'must be a client id (letters, digits, . _ ~ -)' }) SMART_CLIENT_ID?: string;
 
   @IsOptional() @IsIntegerString(0, 300) CDS_JWT_CLOCK_SKEW_S?: string;
   @IsOptional() @IsIntegerString(10, 86_400) CDS_JWT_MAX_LIFETIME_S?: string;
@@ -172,6 +185,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     feedbackMaxItems: int(v.CDS_FEEDBACK_MAX_ITEMS, 100),
     feedbackDedupeWindow: int(v.CDS_FEEDBACK_DEDUPE_WINDOW, 200_000),
     currentMedicationDays: int(v.LEADER_CURRENT_MEDS_DAYS, 90),
+    smartFhirServers: v.SMART_FHIR_SERVERS === undefined ? [] : urlList(v.SMART_FHIR_SERVERS),
+    smartClientId: v.SMART_CLIENT_ID ?? 'leader-cds-medication-review',
     corsOrigins: v.CDS_CORS_ORIGINS === undefined || v.CDS_CORS_ORIGINS === '*' ? '*' : originList(v.CDS_CORS_ORIGINS),
     fhirTimeoutMs: int(v.FHIR_TIMEOUT_MS, 5000),
     bodyLimit: v.CDS_BODY_LIMIT ?? '20mb',

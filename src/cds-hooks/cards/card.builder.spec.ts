@@ -89,4 +89,15 @@ describe(buildCards.name, () => {
   it('keeps summaries under 140 characters', () => {
     expect(fitSummary('word '.repeat(60)).length).toBeLessThanOrEqual(MAX_SUMMARY);
   });
+
+  it('links each medication card to the SMART app with appContext naming the hook instance, the suggested classes and the model', () => {
+    const smartApp = { launchUrl: 'https://cds.example.org/smart/launch', hookInstance: 'h-1', model: { name: 'leader-student', version: '0.1.0' } };
+    const cards = buildCards(recommend({ ...base, current: [warfarin], drafts: [naproxen] }), { ...ctx, hook: 'order-select', smartApp });
+    expect(cards.length).toBeGreaterThan(1);
+    for (const card of cards) {
+      expect(card.links).toEqual([{ label: 'Review in the medication app', url: smartApp.launchUrl, type: 'smart', appContext: expect.any(String) }]);
+      expect(JSON.parse(card.links![0].appContext!)).toEqual({ hookInstance: 'h-1', suggested: ['A02B'], model: smartApp.model });
+    }
+    expect(buildCards(recommend(base), { ...ctx, hook: 'order-select' })[0].links).toBeUndefined();
+  });
 });

@@ -42,6 +42,15 @@ export interface CardContext {
   newUuid: () => string;
   /** One-line model limit shown under the recommendations (e.g. "demo-scale …; not for clinical use"). */
   caveat?: string;
+  /** The SMART app each medication card links to (`links` of type smart, with appContext). */
+  smartApp?: SmartAppLink;
+}
+
+/** Where the SMART app is launched from a card, and what its appContext carries. */
+export interface SmartAppLink {
+  launchUrl: string;
+  hookInstance: string;
+  model: { name: string; version: string };
 }
 
 /** What a one-click suggestion proposes (kept by the service to tie feedback back to it). */
@@ -60,6 +69,15 @@ export interface IssuedSuggestion {
  */
 export function buildCards(rec: RecommendationResult, ctx: CardContext, issued: IssuedSuggestion[] = []): CdsCard[] {
   if (rec.deceased) return [deceasedCard(rec, ctx)];
+  const cards = medicationCards(rec, ctx, issued);
+  const app = ctx.smartApp;
+  if (app === undefined) return cards;
+  // appContext reaches the app in its token response: which classes this card suggested, and from which model.
+  const appContext = JSON.stringify({ hookInstance: app.hookInstance, suggested: rec.suggestions.map((c) => c.atc3), model: app.model });
+  return cards.map((card) => ({ ...card, links: [...(card.links ?? []), { label: 'Review in the medication app', url: app.launchUrl, type: 'smart', appContext }] }));
+}
+
+function medicationCards(rec: RecommendationResult, ctx: CardContext, issued: IssuedSuggestion[]): CdsCard[] {
   const cards: CdsCard[] = [];
   if (ctx.hook === 'order-select') {
     const orderPairs = rec.interactions.filter((i) => i.a.role === 'drafted' && i.b.role !== 'suggested');

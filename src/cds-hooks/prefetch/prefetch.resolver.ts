@@ -12,6 +12,8 @@ export interface PrefetchFhirClient {
 }
 /** A client for one hook call: every request it makes shares `deadline` (the call's one FHIR deadline). */
 export type PrefetchFhirClientFactory = (fhirServer: string, bearerToken: string | undefined, deadline: AbortSignal) => PrefetchFhirClient;
+/** Nest token of the one PrefetchFhirClientFactory (FhirServerClient with the configured bounds). */
+export const FHIR_CLIENT_FACTORY = Symbol('FHIR_CLIENT_FACTORY');
 
 export interface PrefetchLimits {
   /** Most resources per prefetch key, sent or fetched (CDS_MAX_RESOURCES_PER_KEY). */
@@ -36,6 +38,8 @@ export interface PrefetchFailure {
   key: PrefetchKey;
   template: string;
   reason: string;
+  /** The FHIR server's HTTP status when it answered with an error. */
+  status?: number;
 }
 
 /** Required data could not be had: the service answers 412 naming each key (cds-fhir.md §1.4). */
@@ -143,7 +147,7 @@ export class PrefetchResolver {
         if (optional) {
           sources[key] = 'null';
           byKey[key] = [];
-        } else failures.push({ key, template, reason: describeFetchError(e) });
+        } else failures.push({ key, template, reason: describeFetchError(e), ...statusOf(e) });
       }
     }));
     if (failures.length > 0) throw new PrefetchUnavailableError(failures.sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key)));
@@ -285,6 +289,11 @@ function patientReferenceTest(patientId: string): (reference: string) => boolean
   const relative = `Patient/${patientId}`;
   const absoluteTail = `/Patient/${patientId}`;
   return (ref) => ref === relative || ref.endsWith(absoluteTail);
+}
+
+function statusOf(e: unknown): { status?: number } {
+  const status = (e as { status?: unknown }).status;
+  return typeof status === 'number' ? { status } : {};
 }
 
 function describeFetchError(e: unknown): string {

@@ -18,6 +18,7 @@ import { medicationHistory } from './medication-history';
 import type { ModelExtras } from './model-extras';
 import { runYielding, type TimelineBuilder } from './serving.tokens';
 import type { TimelineLimits } from '../../timeline/timeline';
+import type { PatientTimeline } from '../../timeline/timeline.types';
 
 /** What one recommendation is computed from: the patient's FHIR data and the hook's context. */
 export interface RecommendationRequest {
@@ -66,6 +67,11 @@ export class RecommendationEngine {
   }
 
   async recommend(req: RecommendationRequest, now: Date): Promise<RecommendationResult> {
+    return (await this.review(req, now)).result;
+  }
+
+  /** The recommendation with the timeline it was computed from (the visits the model saw, target last). */
+  async review(req: RecommendationRequest, now: Date): Promise<RecommendationReview> {
     const { resources } = req;
     const drafts = draftMedications(req.draftOrders, resources.medications, this.terminology);
     // Staged, handing the event loop back between slices: a long record never stalls other requests.
@@ -96,7 +102,7 @@ export class RecommendationEngine {
 
     const manifest = this.model.manifest;
     const describe = (input: OccludedInput) => describeOccludedInput(input, sample, this.vocab, this.terminology);
-    return recommend({
+    const result = recommend({
       labels: manifest.labels,
       probs: prediction.probs.subarray(0, labels),
       threshold: manifest.threshold,
@@ -115,6 +121,9 @@ export class RecommendationEngine {
       neverSuggest: this.extras.neverSuggest,
       ...deceasedAt(resources.patient, Number.isFinite(visitStart) ? visitStart : now.getTime()),
     });
+    const first = Math.max(0, window.targetVisitIndex + 1 - this.maxVisits);
+    const seen = { ...window.timeline, visits: window.timeline.visits.slice(first, window.targetVisitIndex + 1) };
+    return { result, timeline: seen, targetVisitIndex: window.targetVisitIndex - first };
   }
 }
 
@@ -129,6 +138,13 @@ function notAssessedOf(visits: readonly { medications: readonly { atc3: readonly
     }
   }
   return [...orders].map(([drug, n]) => ({ drug, orders: n })).sort((a, b) => b.orders - a.orders || (a.drug < b.drug ? -1 : a.drug > b.drug ? 1 : 0));
+}
+
+/** A recommendation and the timeline window the student read (visits up to and including the target visit). */
+export interface RecommendationReview {
+  result: RecommendationResult;
+  timeline: PatientTimeline;
+  targetVisitIndex: number;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

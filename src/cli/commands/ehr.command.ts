@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { CliError } from '../../common/cli-error';
 import { loadFhirData } from '../../ehr/ehr-data.loader';
-import { readClientsFile, type EhrClient } from '../../ehr/ehr-clients';
+import { checkClient, readClientsFile, type EhrClient } from '../../ehr/ehr-clients';
+import { SMART_APP_CLIENT_ID, smartAppRegistration } from '../../smart/smart-app.registration';
 import { startEhrServer, type EhrServer } from '../../ehr/ehr-server';
 
 export interface EhrCommandOptions {
@@ -19,6 +20,10 @@ export async function runEhrCommand(opts: EhrCommandOptions, err: (line: string)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${opts.port}: expected a port number (0 picks a free one)`);
   if (opts.cdsServices !== undefined && !/^https?:\/\/\S+$/.test(opts.cdsServices)) throw new CliError(`--cds-services ${opts.cdsServices}: expected the http(s) URL of a CDS service's /cds-services`);
   const clients: EhrClient[] = opts.clients ? readClientsFile(opts.clients) : [];
+  // The CDS service's own SMART app (its medication review page) is registered with it, unless the file registers it already.
+  if (opts.cdsServices && !clients.some((c) => c.client_id === SMART_APP_CLIENT_ID)) {
+    clients.push(checkClient(smartAppRegistration(opts.cdsServices.replace(/\/cds-services\/?$/, '')), 'the CDS service\'s SMART app'));
+  }
   const started = Date.now();
   const server = await startEhrServer({
     host: opts.host, port, clients, open: opts.open === true, cdsServices: opts.cdsServices,
@@ -50,7 +55,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port (0 picks a free one)', '8080')
     .option('--clients <file>', 'registered SMART apps and backend-services clients, JSON {"clients": [...]} (see README "Local EHR")')
     .option('--open', 'serve FHIR without an access token (local demo only)')
-    .option('--cds-services <url>', 'a CDS service discovery URL (…/cds-services) for the launcher\'s order-select button')
+    .option('--cds-services <url>', 'a CDS service discovery URL (…/cds-services) for the launcher\'s order-select button; its SMART app (…/smart/launch) is registered too')
     .action(async (opts: EhrCommandOptions) => {
       const server = await runEhrCommand(opts, (line) => process.stderr.write(`${line}\n`));
       await new Promise<void>((resolve) => {
