@@ -14,6 +14,7 @@ describe(loadAppConfig.name, () => {
       jwtMaxLifetimeSeconds: 600, jtiCachePerIssuer: 100_000, requestTimeoutMs: 30_000, fhirMaxResponseBytes: 20 * 1024 * 1024,
       fhirMaxPages: 50, fhirDeadlineMs: 15_000, maxResourcesPerKey: 50_000, maxVisits: 5000, maxCodesPerVisit: 2000,
       maxMedicationParts: 32, feedbackMaxItems: 100, feedbackDedupeWindow: 200_000, currentMedicationDays: 90,
+      smartFhirServers: [], smartClientId: 'leader-cds-medication-review',
     });
   });
 
