@@ -1,6 +1,6 @@
 import type { CodeableConcept, Coding, Medication, MedicationRequest, Resource } from 'fhir/r4';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
-import { flattenProduct, resolveMedication } from '../../terminology/medication-resolver';
+import { flattenProduct, resolveMedication, type MedicationUse } from '../../terminology/medication-resolver';
 import type { PatientTimeline, TimelineCode, TimelineMedication, TimelineVisit } from '../../timeline/timeline.types';
 import type { CdsDraftOrders } from '../cds-hooks.types';
 
@@ -53,7 +53,7 @@ export function draftMedications(
   return { medications, reasons };
 }
 
-function medicationOf(mr: MedicationRequest, bundled: Map<string, Medication>): CodeableConcept | undefined {
+function medicationOf(mr: MedicationUse, bundled: Map<string, Medication>): CodeableConcept | undefined {
   // The one resolver; the flat codings carry a mix's parts and the draft's route for the classing.
   const resolved = resolveMedication(mr, (id) => bundled.get(`Medication/${id}`));
   if (!resolved.resolved) return undefined;
@@ -134,10 +134,10 @@ export function yearsBetween(birthDate: string | undefined, at: Date): number | 
 
 
 /**
- * The medication concept of any MedicationRequest of the patient (inline, contained, or a
- * Medication of `knownMedications`), for the medication history the cards read.
+ * The medication concept of any MedicationRequest or MedicationStatement of the patient (inline,
+ * contained, or a Medication of `knownMedications`), for the medication history the cards read.
  */
-export function medicationConceptResolver(knownMedications: Medication[]): (mr: MedicationRequest) => CodeableConcept | undefined {
+export function medicationConceptResolver(knownMedications: Medication[]): (use: MedicationUse) => CodeableConcept | undefined {
   const bundled = new Map<string, Medication>();
   for (const m of knownMedications) if (m.id) bundled.set(`Medication/${m.id}`, m);
   return (mr) => medicationOf(mr, bundled);

@@ -47,14 +47,7 @@ export function medicationHistory(resources: PatientResources, statements: Medic
   for (const ms of statements) {
     const status = ms.status ?? 'unknown';
     if (VOID_STATEMENT.has(status)) continue;
-    const contained = ms.medicationReference?.reference?.startsWith('#')
-      ? (ms.contained ?? []).find((c) => c.resourceType === 'Medication' && c.id === ms.medicationReference!.reference!.slice(1)) as { code?: CodeableConcept } | undefined
-      : undefined;
-    const referenced = ms.medicationReference?.reference
-      ? resources.medications.find((m) => ms.medicationReference!.reference!.endsWith(`Medication/${m.id}`))
-      : undefined;
-    const concept = ms.medicationCodeableConcept ?? contained?.code ?? referenced?.code;
-    add(concept, 'MedicationStatement', status, ms.effectivePeriod?.start ?? ms.effectiveDateTime ?? ms.dateAsserted, ms.effectivePeriod?.end);
+    add(conceptOf(ms), 'MedicationStatement', status, ms.effectivePeriod?.start ?? ms.effectiveDateTime ?? ms.dateAsserted, ms.effectivePeriod?.end);
   }
   return { uses, products };
 }
