@@ -1,5 +1,6 @@
 import type { MedicationStatement, Patient } from 'fhir/r4';
 import type { PatientResources } from '../../fhir/fhir-source.types';
+import { compareStrings } from '../../common/compare-strings';
 import type { StudentModel } from '../../inference/student-model';
 import { buildStudentBatch } from '../../leader/tensors/student-batch';
 import { buildStudentSample, withCodedVisits } from '../../leader/tensors/student-sample';
@@ -16,7 +17,7 @@ import type { CdsDraftOrders, CdsHookName } from '../cds-hooks.types';
 import { draftMedications, targetVisitOf } from './current-visit';
 import { medicationHistory } from './medication-history';
 import type { ModelExtras } from './model-extras';
-import { runYielding, type TimelineBuilder } from './serving.tokens';
+import { nextTurn, runYielding, type TimelineBuilder } from './serving.tokens';
 import type { TimelineLimits } from '../../timeline/timeline';
 import type { PatientTimeline } from '../../timeline/timeline.types';
 
@@ -137,7 +138,7 @@ function notAssessedOf(visits: readonly { medications: readonly { atc3: readonly
       orders.set(drug, (orders.get(drug) ?? 0) + 1);
     }
   }
-  return [...orders].map(([drug, n]) => ({ drug, orders: n })).sort((a, b) => b.orders - a.orders || (a.drug < b.drug ? -1 : a.drug > b.drug ? 1 : 0));
+  return [...orders].map(([drug, n]) => ({ drug, orders: n })).sort((a, b) => b.orders - a.orders || compareStrings(a.drug, b.drug));
 }
 
 /** A recommendation and the timeline window the student read (visits up to and including the target visit). */
@@ -146,8 +147,6 @@ export interface RecommendationReview {
   timeline: PatientTimeline;
   targetVisitIndex: number;
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Deceased on or before the visit started (a death during the visit leaves its orders valid). */
 function deceasedAt(patient: Patient, visitStartMs: number): { deceased?: { since?: string } } {

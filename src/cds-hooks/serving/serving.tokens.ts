@@ -17,6 +17,9 @@ export async function runYielding<T>(stages: Generator<string, T, void>): Promis
   for (;;) {
     const step = stages.next();
     if (step.done) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 }
+
+/** Hands the event loop back once (other requests and /health/live run), then continues. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
