@@ -10,7 +10,6 @@
  * result.json carries the same run signature, so an interrupted run continues where it stopped (an
  * interrupted training resumes from its checkpoint); a different signature is refused, never mixed in.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { cliConfig } from '../config/cli-config';
@@ -27,6 +26,7 @@ import {
 } from './metrics';
 import { comparePatientIds, lastVisitSamples } from './splits';
 import { runTrainer, type TrainerEvent } from './train.launcher';
+import { sha256Hex } from '../common/sha256';
 
 export const STUDENT = 'student';
 const RESULT_VERSION = 1;
@@ -227,10 +227,10 @@ export function pairedBootstrap(diffs: ArrayLike<number>, resamples: number, see
 }
 
 function signatureOf(o: CrossValidationOptions, ds: LoadedDataset): string {
-  return createHash('sha256').update(JSON.stringify({
+  return sha256Hex(JSON.stringify({
     v: RESULT_VERSION, vocab: ds.manifest.vocabHash, samples: ds.samples.length, folds: o.folds, seed: o.seed,
     trainerArgs: o.trainerArgs, epochs: o.epochs ?? null, trainFraction: o.trainFraction ?? 1,
-  })).digest('hex');
+  }));
 }
 
 async function readJsonIfPresent<T>(file: string): Promise<T | undefined> {

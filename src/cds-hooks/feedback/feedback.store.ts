@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CdsCoding, CdsFeedbackItem, CdsFeedbackSuggestion } from '../cds-hooks.types';
+import { sha256Hex } from '../../common/sha256';
 
 /** One feedback entry as stored (one JSON line in feedback.jsonl). */
 export interface StoredFeedback {
@@ -278,7 +278,7 @@ async function lastByte(file: string, size: number): Promise<number> {
 }
 
 function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /** The idempotency key (a digest); an outcomeTimestamp Date cannot read is keyed as written. */

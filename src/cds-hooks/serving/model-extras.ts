@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { ModelLoadError, normaliseSha256 } from '../../inference/student-model';
 import type { ModelManifest } from '../../inference/model-manifest.types';
 import { defaultNeverSuggest, neverSuggestProblems } from '../../recommend/never-suggest';
 import type { TrainingProducts } from '../../recommend/product';
+import { sha256Hex } from '../../common/sha256';
 
 /** Files `leader train` adds to a model folder beside the manifest (optional: older folders lack them). */
 export const PRODUCTS_FILE = 'products.json';
@@ -51,7 +51,7 @@ function readOptionalJson(file: string, manifest: ModelManifest): unknown {
     if (expected) throw new ModelLoadError(`${file}: missing, but manifest.json servingFilesSha256 names it`);
     return undefined;
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = sha256Hex(bytes);
   if (!expected) throw new ModelLoadError(`${file}: not covered by manifest.json servingFilesSha256 (retrain with \`leader train\`, or add its sha256 ${actual.slice(0, 12)}…)`);
   if (actual !== normaliseSha256(expected)) {
     throw new ModelLoadError(`${file}: sha256 ${actual.slice(0, 12)}… does not match manifest servingFilesSha256 ${normaliseSha256(expected).slice(0, 12)}… (changed after training)`);

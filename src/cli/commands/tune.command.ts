@@ -4,7 +4,6 @@
  * VALIDATION patients only; the test-fold figures are shown for the record and never used to choose.
  */
 import { promises as fs } from 'node:fs';
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../../common/cli-error';
@@ -12,6 +11,7 @@ import { writeFileAtomic } from '../../common/atomic-write';
 import { ProgressReporter } from '../progress';
 import { addCrossValidationOptions, runCrossValidation, type CvCommandOptions } from './cv.command';
 import { integerOption } from '../integer-option';
+import { sha256Hex } from '../../common/sha256';
 
 /** The default search, cheapest ideas first (docs/experiments.md explains each). */
 export const DEFAULT_TUNE_GRID: string[][] = [
@@ -56,7 +56,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneRow[]> {
   const out = path.resolve(opts.out ?? path.join('out', `tune-${path.basename(path.resolve(opts.dataset))}`));
   const rows: TuneRow[] = [];
   for (const [i, args] of grid.entries()) {
-    const dir = path.join(out, `candidate-${createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 10)}`);
+    const dir = path.join(out, `candidate-${sha256Hex(JSON.stringify(args)).slice(0, 10)}`);
     progress.info(`candidate ${i + 1}/${grid.length}: ${args.join(' ') || '(trainer defaults)'}`);
     const { result: r } = await runCrossValidation({ ...opts, out: dir, learningCurve: undefined }, args);
     rows.push({

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { CodeSystem, ConceptMap, ConceptMapGroup, ConceptMapGroupElement, ConceptMapGroupElementTarget } from 'fhir/r4';
@@ -13,6 +12,7 @@ import type { AtcRouteRules } from '../atc-choice';
 /** The project-made route rules, relative to the package root (copied, checked, into fhir-mappings/). */
 const ROUTE_RULES_SOURCE = 'src/terminology/build/atc-route-rules.json';
 import { compareStrings as cmp } from '../../common/compare-strings';
+import { sha256Hex } from '../../common/sha256';
 
 /** Equivalence codes of FHIR R4 ConceptMap (ConceptMapEquivalence). */
 type Equivalence = ConceptMapGroupElementTarget['equivalence'];
@@ -115,7 +115,7 @@ export class MappingsBuilder {
       description: 'Files of fhir-mappings/ with their sha256 (written by `leader build-mappings`; pin this file\'s hash in model manifests).',
       files: [...files.keys()].sort().map((file) => ({
         file,
-        sha256: sha256(files.get(file) as string),
+        sha256: sha256Hex(files.get(file) as string),
         bytes: Buffer.byteLength(files.get(file) as string),
         kind: kindOf(file),
       })),
@@ -131,14 +131,14 @@ export class MappingsBuilder {
 
   private records(key: keyof typeof SHARED_INPUT, required: string[]): CsvRecord[] {
     const file = this.file(SHARED_INPUT[key]);
-    this.sha.set(SHARED_INPUT[key], sha256(readFileSync(file)));
+    this.sha.set(SHARED_INPUT[key], sha256Hex(readFileSync(file)));
     return readCsvRecords(file, required);
   }
 
   /** "source file (sha256 prefix)" for descriptions, so a map names the exact input it came from. */
   private cite(key: keyof typeof SHARED_INPUT): string {
     const rel = SHARED_INPUT[key];
-    const digest = this.sha.get(rel) ?? sha256(readFileSync(this.file(rel)));
+    const digest = this.sha.get(rel) ?? sha256Hex(readFileSync(this.file(rel)));
     return `\`${rel}\` (sha256 ${digest.slice(0, 16)}…)`;
   }
 
@@ -368,7 +368,7 @@ export class MappingsBuilder {
     for (const t of rules.routeCodes) for (const [code, r] of Object.entries(t.codes)) if (!routes.has(r)) problems.push(`routeCodes ${t.system}|${code}: unknown route ${r}`);
     for (const [word, r] of rules.routeWords) if (!routes.has(r)) problems.push(`routeWords ${word}: unknown route ${r}`);
     if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
-    return { ...rules, description: `${rules.description} Source: ${ROUTE_RULES_SOURCE} (sha256 ${sha256(readFileSync(file)).slice(0, 12)}). ${WHO_ATC_NOTICE}` };
+    return { ...rules, description: `${rules.description} Source: ${ROUTE_RULES_SOURCE} (sha256 ${sha256Hex(readFileSync(file)).slice(0, 12)}). ${WHO_ATC_NOTICE}` };
   }
 
   /**
@@ -720,6 +720,3 @@ function pascal(id: string): string {
   return id.split(/[^a-zA-Z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
 }
 
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
