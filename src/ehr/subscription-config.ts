@@ -1,4 +1,4 @@
-import { getResourceTypes, matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
+import { getResourceTypes, getSearchParameter, matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Extension, Resource, Subscription } from '@medplum/fhirtypes';
 
 /** The one topic `leader ehr` offers: a patient's chart changed (see `topicMatches`). */
@@ -84,10 +84,13 @@ export function readSubscription(sub: Subscription): SubscriptionConfig | string
   let search: SearchRequest;
   try {
     search = parseSearchRequest(criteria);
-    matchesSearchRequest({ resourceType: type } as Resource, search); // an unknown parameter throws here, not at the first event
   } catch (e) {
     return `Subscription.criteria ${criteria}: ${(e as Error).message}`;
   }
+  // Medplum's matching skips a parameter it does not know: refuse it here rather than match everything.
+  const unknown = (search.filters ?? []).find((f) => !getSearchParameter(type, f.code.split(':')[0]));
+  if (unknown) return `Subscription.criteria ${criteria}: ${unknown.code} is not a search parameter of ${type}`;
+  if (search.count !== undefined || search.sortRules?.length || search.include?.length) return `Subscription.criteria ${criteria}: only search parameters (no _count, _sort or _include) select events`;
   return { ...base, channel: { kind: 'classic', search, payload: channel.payload !== undefined } };
 }
 
