@@ -28,6 +28,8 @@ const DEFAULT_TIMEOUT_S = 10;
 /** Backport R4 topic-based: the topic's events, optionally of some patients only. */
 export interface TopicChannel {
   kind: 'topic';
+  /** `channel.payload`: the notifications' Content-Type. */
+  mime: string;
   content: PayloadContent;
   /** Patient ids of the `patient=` filters; undefined: every patient. */
   patients?: ReadonlySet<string>;
@@ -112,7 +114,7 @@ function readTopicChannel(sub: Subscription): TopicChannel | string {
   const heartbeat = extension(channel.extension, BACKPORT_URLS.heartbeatPeriod)?.valueUnsignedInt;
   const maxCount = extension(channel.extension, BACKPORT_URLS.maxCount)?.valuePositiveInt ?? extension(channel.extension, BACKPORT_URLS.maxCount)?.valueUnsignedInt;
   return {
-    kind: 'topic', content: content as PayloadContent, patients,
+    kind: 'topic', mime: channel.payload, content: content as PayloadContent, patients,
     heartbeatMs: heartbeat && heartbeat > 0 ? heartbeat * 1000 : undefined,
     maxCount: maxCount && maxCount > 0 ? maxCount : 1,
   };

@@ -108,7 +108,7 @@ export class SubscriptionDelivery {
   /** `$status` (type query-status) or `$events` (type query-event) of a topic-based Subscription. */
   operation(name: 'status' | 'events', id: string, params: Record<string, string | undefined>): Bundle {
     const state = this.states.get(id);
-    if (!state) throw new OperationOutcomeError(notFound);
+    if (!state) throw new OperationOutcomeError({ ...notFound, issue: [{ severity: 'error', code: 'not-found', details: { text: `Subscription/${id}: no such Subscription is delivered by this server` } }] });
     const channel = state.config.channel;
     if (channel.kind !== 'topic') throw new OperationOutcomeError(badRequest(`Subscription/${id} is a classic (criteria-based) Subscription: $${name} answers for topic-based ones only`));
     const base = { fhirBase: this.options.fhirBase, subscriptionId: id, topic: PATIENT_CHART_TOPIC, status: state.status, eventsSinceStart: state.eventCount, error: state.error };
@@ -259,7 +259,7 @@ export class SubscriptionDelivery {
       body = JSON.stringify(item.events[0].resource);
     }
     const headers = new Headers();
-    if (body) headers.set('Content-Type', 'application/fhir+json');
+    if (body) headers.set('Content-Type', channel.kind === 'topic' ? channel.mime : 'application/fhir+json');
     for (const [name, value] of config.headers) headers.append(name, wrongSecret ? `${value}-wrong` : value);
     if (config.secret) headers.set('X-Signature', createHmac('sha256', wrongSecret ? `${config.secret}-wrong` : config.secret).update(body).digest('hex'));
     const eventNumbers = item.events.map((e) => e.number);

@@ -151,7 +151,7 @@ describe('$status and $events', () => {
       expect(param(parameters(query), 'type')?.valueCode).toBe('query-status');
       expect(query.entry).toHaveLength(1);
       expect(() => delivery.operation('events', sub.id, { eventsSinceNumber: 'two' })).toThrow(/whole number/);
-      expect(() => delivery.operation('status', 'nope', {})).toThrow();
+      expect(() => delivery.operation('status', 'nope', {})).toThrow(/no such Subscription/);
     } finally {
       delivery.close();
     }
