@@ -44,6 +44,8 @@ export interface DeliveryRecord {
 interface QueueItem {
   type: 'handshake' | 'heartbeat' | 'event-notification';
   events: SubscriptionEvent[];
+  /** A notification the `reorder` fault held back, now released: sent as it is. */
+  released?: boolean;
 }
 
 interface SubscriptionState {
@@ -209,8 +211,8 @@ export class SubscriptionDelivery {
 
   private async send(state: SubscriptionState, item: QueueItem): Promise<void> {
     const faults = this.options.faults;
-    if (item.type !== 'event-notification' || !faults) {
-      await this.deliver(state, item, false);
+    if (item.type !== 'event-notification' || !faults || item.released) {
+      await this.deliver(state, item, false, item.released ? 'reorder' : undefined);
       return;
     }
     if (faults.take('drop')) {
@@ -294,7 +296,10 @@ export class SubscriptionDelivery {
     if (channel.kind !== 'topic' || !channel.heartbeatMs || (state.status !== 'active' && state.status !== 'error') || this.closed) return;
     state.heartbeat = setTimeout(() => {
       if (state.pumping || state.queue.length > 0 || this.states.get(state.id) !== state) return;
-      state.queue.push({ type: 'heartbeat', events: [] });
+      // A notification held by `reorder` with none following goes out instead of the heartbeat, late.
+      const held = state.held;
+      state.held = undefined;
+      state.queue.push(held ? { ...held, released: true } : { type: 'heartbeat', events: [] });
       this.schedule(state);
     }, channel.heartbeatMs);
     state.heartbeat.unref();

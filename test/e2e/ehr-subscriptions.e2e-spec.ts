@@ -368,6 +368,17 @@ describe('leader ehr Subscriptions (e2e: the built CLI, a local receiver)', () =
     expect(await ehrJson('/ehr/faults')).toEqual({ duplicate: 0, reorder: 0, drop: 0, wrongSecret: 0, fhirErrors: { count: 0, status: 503 } });
   });
 
+  it('reorder with no notification following: the held one goes out when the heartbeat is due, in its place', async () => {
+    const patient = await newPatient();
+    const id = await subscribeActive(backport('/held', 'id-only', { patient, heartbeat: 1 }));
+    await ehrJson('/ehr/faults', { method: 'POST', body: JSON.stringify({ reorder: 1 }) });
+    await post('Encounter', encounter(patient));
+    const late = await waitFor('the held event', () => notifications(receiver.at('/held'), 'event-notification')[0]);
+    expect(eventNumbers(late)).toEqual(['1']);
+    // (A heartbeat may come before the Encounter on a slow machine; the event's own record says it was held.)
+    expect((await deliveries(id)).find((d) => d.type === 'event-notification')).toMatchObject({ eventNumbers: [1], fault: 'reorder', outcome: 'delivered' });
+  });
+
   it('retries with backoff, goes to error when the endpoint stays down, and re-handshakes when PUT back to requested', async () => {
     const patient = await newPatient();
     receiver.answers.set('/flaky', [503, 500]);
