@@ -43,6 +43,9 @@ interface DeliveryRecord {
 class Receiver {
   readonly received: Received[] = [];
   readonly answers = new Map<string, number[]>();
+  /** Paths whose requests get no answer until `release()`. */
+  readonly holding = new Set<string>();
+  private readonly held: (() => void)[] = [];
   /** Paths whose deliveries must carry this header value (else 401), as a subscriber checks its secret. */
   readonly secrets = new Map<string, string>();
   private server!: Server;
@@ -56,6 +59,10 @@ class Receiver {
         const path_ = new URL(req.url ?? '/', 'http://x').pathname;
         this.received.push({ method: req.method ?? '', path: path_, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         const base = `/${path_.split('/')[1]}`;
+        if (this.holding.has(base)) {
+          this.held.push(() => res.writeHead(200).end());
+          return;
+        }
         const secret = this.secrets.get(base);
         const status = secret !== undefined && req.headers['x-leader-secret'] !== secret ? 401 : this.answers.get(base)?.shift() ?? 200;
         res.writeHead(status).end();
@@ -63,6 +70,11 @@ class Receiver {
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  release(): void {
+    this.holding.clear();
+    for (const answer of this.held.splice(0)) answer();
   }
 
   at(prefix: string): Received[] {
@@ -260,6 +272,26 @@ describe('leader ehr Subscriptions (e2e: the built CLI, a local receiver)', () =
     expect(eventNumbers(second.body)).toEqual(['2']);
     expect(second.body.entry?.[1].resource).toBeUndefined();
     expect((await fhir(`Subscription/${id}/$events?eventsSinceNumber=x`)).status).toBe(400);
+  });
+
+  it('delivers after the FHIR request has answered: an endpoint that does not answer holds up no request', async () => {
+    const patient = await newPatient();
+    await subscribeActive(backport('/slow', 'id-only', { patient }));
+    receiver.holding.add('/slow');
+    try {
+      expect((await post('Encounter', encounter(patient))).status).toBe(201);
+      await waitFor('the unanswered delivery', () => notifications(receiver.at('/slow'), 'event-notification')[0]);
+      expect((await post('Condition', { resourceType: 'Condition', subject: { reference: `Patient/${patient}` }, code: { text: 'x' } })).status).toBe(201);
+      expect((await fhir<Bundle>(`Encounter?subject=Patient/${patient}&_summary=count`)).body.total).toBe(1);
+      expect(notifications(receiver.at('/slow'), 'event-notification')).toHaveLength(1); // event 2 waits for event 1's answer
+    } finally {
+      receiver.release();
+    }
+    const both = await waitFor('event 2 after event 1 was answered', () => {
+      const got = notifications(receiver.at('/slow'), 'event-notification');
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(both.map(eventNumbers)).toEqual([['1'], ['2']]);
   });
 
   it('full-resource and empty payloads, a transaction (events after commit only) and a heartbeat', async () => {
