@@ -272,6 +272,7 @@ describe('leader ehr Subscriptions (e2e: the built CLI, a local receiver)', () =
     expect(eventNumbers(second.body)).toEqual(['2']);
     expect(second.body.entry?.[1].resource).toBeUndefined();
     expect((await fhir(`Subscription/${id}/$events?eventsSinceNumber=x`)).status).toBe(400);
+    expect(eventNumbers((await fhir<Bundle>(`Subscription/${id}/$events`, { method: 'POST' })).body)).toEqual(['1', '2']);
   });
 
   it('delivers after the FHIR request has answered: an endpoint that does not answer holds up no request', async () => {
