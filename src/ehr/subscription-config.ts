@@ -107,7 +107,8 @@ function readTopicChannel(sub: Subscription): TopicChannel | string {
   let patients: Set<string> | undefined;
   const filters = ((sub as { _criteria?: { extension?: Extension[] } })._criteria?.extension ?? []).filter((e) => e.url === BACKPORT_URLS.filterCriteria);
   for (const filter of filters) {
-    const m = /^patient=(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(filter.valueString ?? '');
+    // The IG's examples prefix a type (`Encounter?patient=…`); here a patient filter covers every type of the topic.
+    const m = /^(?:(?:Encounter|Condition|Procedure|MedicationRequest)\?)?patient=(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(filter.valueString ?? '');
     if (!m) return `Subscription.criteria filter ${String(filter.valueString)}: this topic filters only by patient=Patient/{id}`;
     (patients ??= new Set()).add(m[1]);
   }

@@ -94,6 +94,8 @@ describe('Subscription configuration', () => {
     expect(config).toMatchObject({ endpoint: 'http://127.0.0.1:1/hook', headers: [['Authorization', 'Bearer s3cret']], timeoutMs: 5000, channel: { kind: 'topic', content: 'full-resource', heartbeatMs: 60_000, maxCount: 2 } });
     expect(subscriptionMatches(config, encounter)).toBe(true);
     expect(subscriptionMatches(config, { ...encounter, subject: { reference: 'Patient/p2' } })).toBe(false);
+    const prefixed = readSubscription({ ...sub, _criteria: { extension: [{ url: BACKPORT_URLS.filterCriteria, valueString: 'Encounter?patient=p2' }] } } as Subscription) as SubscriptionConfig;
+    expect((prefixed.channel as { patients?: Set<string> }).patients).toEqual(new Set(['p2']));
   });
 
   it('names what makes a Subscription unusable', () => {
