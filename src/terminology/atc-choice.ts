@@ -36,7 +36,7 @@ export interface ChosenClass {
   /** The ATC code the class came from (level 5 where the WHO index gave one). */
   atc: string;
   rule: ClassRule;
-  /** The rule in words, e.g. `route oral: M01AE01 of C01EB16, G02CC01, M01AE01, M02AA13, R02AX02; primary (…)`. */
+  /** The rule in words, e.g. `route oral: M01AE02 of G02CC02, M01AE02, M02AA12`. */
   why: string;
   /** The ingredient (WHO name) the class belongs to, for name-based choices. */
   ingredient?: string;

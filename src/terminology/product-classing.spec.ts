@@ -47,7 +47,8 @@ describe('classing of common products by name, route, form and strength', () => 
    * MIMIC-III/IV demo i.v. fluids as the converter writes them (drug name, NDC where the row has one, MIMIC route), with the
    * WHO code a pharmacist expects: infusion fluids in B05B whatever class the NDC map lists (issue: Lactated Ringers was
    * A12A calcium, D5 1/2NS A12C), i.v. potassium chloride an additive (B05XA01), and calcium gluconate (WHO's only
-   * systemic class) and the oral potassium, zinc and sodium supplements kept in A12.
+   * systemic class) and the oral potassium, zinc and sodium supplements kept in A12; and the NDC map's other misfits that
+   * reached the shipped model's one-click products (ibuprofen as C01E cardiac, MoviPrep as A11G vitamin C).
    */
   it.each([
     ['Lactated Ringers', '00338011704', 'IV', 'B05BB01'],
@@ -72,6 +73,10 @@ describe('classing of common products by name, route, form and strength', () => 
     ['Potassium Chloride', '00245004101', 'PO', 'A12B'],
     ['Zinc Sulfate', '00731040106', 'PO/NG', 'A12CB01'],
     ['Sodium Chloride', '00223176001', 'PO', 'A12C'],
+    ['Ibuprofen', '00904585461', 'PO', 'M01AE01'],
+    ['Indomethacin', '51079019020', 'PO', 'M01AB01'],
+    ['MoviPrep', '65649020175', 'PO', 'A06AD15'],
+    ['Golytely', '52268010001', 'PO', 'A06AD15'],
   ])('MIMIC %s (NDC %s, route %s) is classed %s, a code of the WHO index', (drug, ndc, route, atc) => {
     const codings = ndc ? [{ system: SYSTEM.ndc, code: ndc, display: drug }] : [];
     const mimicRoute = { system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: route };
