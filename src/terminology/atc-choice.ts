@@ -17,6 +17,10 @@ export interface AtcRouteRules {
   primary: Array<{ ingredient: string; routes?: Route[]; atc: string; why: string }>;
   synonyms: Array<[string, string]>;
   combinationWords: Array<{ word: string; ingredients?: string[]; atc?: string[] }>;
+  /** WHO substance names grouped as WHO's i.v. and oral solution classes read them (electrolytes, carbohydrates). */
+  solutionGroups: Record<string, string[]>;
+  /** Classes of a mixture whose every ingredient is in one of `groups` and every group present (WHO B05BB01, B05BB02, A07CA); first match wins. */
+  solutions: Array<{ groups: string[]; routes: Route[]; atc: string; why: string }>;
   routeCodes: Array<{ system: string; codes: Record<string, Route> }>;
   routeWords: Array<[string, Route]>;
 }
@@ -32,7 +36,7 @@ export interface ChosenClass {
   /** The ATC code the class came from (level 5 where the WHO index gave one). */
   atc: string;
   rule: ClassRule;
-  /** The rule in words, e.g. `route oral: M01AE01 of C01EB16, G02CC01, M01AE01, M02AA13, R02AX02; primary (…)`. */
+  /** The rule in words, e.g. `route oral: M01AE02 of G02CC02, M01AE02, M02AA12`. */
   why: string;
   /** The ingredient (WHO name) the class belongs to, for name-based choices. */
   ingredient?: string;
@@ -67,6 +71,8 @@ export class AtcChooser {
   private readonly classRoutes: Array<{ atc: string; routes: Route[]; why: string }>;
   private readonly routeCodes = new Map<string, Route>();
   private readonly routeWords: Array<[RegExp, Route]>;
+  /** `solutionGroups` with normalised names. */
+  private readonly solutionGroups = new Map<string, Set<string>>();
   private readonly memo = new Map<string, readonly ChosenClass[]>();
 
   constructor(private readonly rules: AtcRouteRules, atcConcepts: Iterable<{ code: string; names: string[] }>, private readonly fallbackName: (name: string) => string[]) {
@@ -100,6 +106,7 @@ export class AtcChooser {
     // Longest prefix first, so the most specific group rule wins.
     this.classRoutes = [...rules.classRoutes].sort((a, b) => b.atc.length - a.atc.length);
     for (const table of rules.routeCodes) for (const [code, route] of Object.entries(table.codes)) this.routeCodes.set(`${table.system}|${code.toUpperCase()}`, route);
+    for (const [group, names] of Object.entries(rules.solutionGroups)) this.solutionGroups.set(group, new Set(names.map(normaliseDrugName)));
     this.routeWords = rules.routeWords.map(([word, route]) => [new RegExp(`(?:^|[^a-z])${word.replace(/ /g, '[ -]')}(?:$|[^a-z])`, 'i'), route]);
   }
 
@@ -187,6 +194,15 @@ export class AtcChooser {
       const combo = this.combinationOf(ingredients.map((i) => i.key as string), route);
       if (combo) return [combo];
     }
+    // A fluid with additives ("Potassium Chl 20 mEq / 1000 mL D5 1/2 NS", "KCl 20 mEq in D5 1/2NS", "Amino Acids 4.25% W/ Dextrose 5%"):
+    // the vehicle named after "in" or "w/" counts only for the solution classes (heparin in D5W stays heparin).
+    const vehicle = /^(?:in\s+|w\/\s*)(.+)$/i.exec(parsed.doseForm ?? '')?.[1];
+    const vehicleKey = vehicle ? this.canonical(vehicle) : undefined;
+    const keys = [...ingredients.map((i) => i.key), ...(vehicleKey ? [vehicleKey] : [])];
+    if (keys.length > 1 && keys.every((k) => k)) {
+      const solution = this.solutionOf(keys as string[], route);
+      if (solution) return [solution];
+    }
     const out: ChosenClass[] = [];
     const fromMap = (written: string) => this.fallbackName(written).map((a): ChosenClass => ({ atc3: a, atc: a, rule: 'name-map', why: `drug-name map: "${written}" → ${a}` }));
     for (const ing of ingredients) {
@@ -226,6 +242,18 @@ export class AtcChooser {
     const primary = this.rules.primary.find((p) => p.ingredient === ingredient && tied.includes(p.atc) && (!p.routes || routeMatches(p.routes, route)));
     if (primary) return chosen(primary.atc, 'primary', `${routeWords}: ${of}; primary ${primary.atc} (${primary.why})`);
     return chosen(tied[0], 'atc-order', `${routeWords}: ${of}; first in ATC order`);
+  }
+
+  /** The WHO solution class of a mixture of electrolytes and/or carbohydrates given by `route`, if the rules have one. */
+  private solutionOf(keys: string[], route: Route | undefined): ChosenClass | undefined {
+    const unique = [...new Set(keys)].sort();
+    for (const s of this.rules.solutions) {
+      if (!routeMatches(s.routes, route)) continue;
+      const groups = s.groups.map((g) => this.solutionGroups.get(g) ?? new Set<string>());
+      if (!unique.every((k) => groups.some((g) => g.has(k))) || !groups.every((g) => unique.some((k) => g.has(k)))) continue;
+      return { atc3: s.atc.slice(0, 4), atc: s.atc, rule: 'combination', why: `${s.why} (${s.atc}): ${unique.join(' + ')}`, ingredient: unique.join(' + ') };
+    }
+    return undefined;
   }
 
   private combinationOf(keys: string[], route: Route | undefined): ChosenClass | undefined {

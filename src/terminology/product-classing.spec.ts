@@ -6,8 +6,8 @@ import { Terminology } from './terminology';
 /**
  * The common-products table (test/fixtures/terminology/common-products.tsv): >= 100 products an EHR
  * orders (oral, IV, topical, ophthalmic, otic, nasal, inhaled, buccal, vaginal, rectal, transdermal,
- * extended release, multi-ingredient), each with the class a pharmacist expects from the WHO ATC
- * index, including every row of issue 8's table.
+ * extended release, multi-ingredient, i.v. fluids in ward jargon), each with the class a pharmacist expects
+ * from the WHO ATC index, including every row of issue 8's table.
  */
 const TABLE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'terminology', 'common-products.tsv');
 const rows = readFileSync(TABLE, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).slice(1)
@@ -23,6 +23,7 @@ describe('classing of common products by name, route, form and strength', () => 
       expect(names).toContain(form);
     }
     expect(rows.filter((r) => r[2].startsWith('issue 8')).length).toBe(11);
+    expect(rows.filter((r) => r[2].startsWith('i.v. fluid')).length).toBeGreaterThanOrEqual(19);
   });
 
   it.each(rows)('%s → %s (%s)', (name, expected) => {
@@ -40,6 +41,49 @@ describe('classing of common products by name, route, form and strength', () => 
     const mimicRoute = { system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: route };
     const classes = sut.classifyMedication({ parts: [{ codings: [ndc], text: 'Sodium Chloride 0.9%' }], route: { codings: [mimicRoute] } });
     expect(classes).toMatchObject({ atc3: [expected], rule, route: routeName });
+  });
+
+  /**
+   * MIMIC-III/IV demo i.v. fluids as the converter writes them (drug name, NDC where the row has one, MIMIC route), with the
+   * WHO code a pharmacist expects: infusion fluids in B05B whatever class the NDC map lists (issue: Lactated Ringers was
+   * A12A calcium, D5 1/2NS A12C), i.v. potassium chloride an additive (B05XA01), and calcium gluconate (WHO's only
+   * systemic class) and the oral potassium, zinc and sodium supplements kept in A12; and the NDC map's other misfits that
+   * reached the shipped model's one-click products (ibuprofen as C01E cardiac, MoviPrep as A11G vitamin C).
+   */
+  it.each([
+    ['Lactated Ringers', '00338011704', 'IV', 'B05BB01'],
+    ['LR', '00338011704', 'IV', 'B05BB01'],
+    ['PlasmaLyte', '00338022104', 'IV', 'B05BB01'],
+    ['D5 1/2NS', '00338008504', 'IV', 'B05BB02'],
+    ['D5NS', '00338008904', 'IV', 'B05BB02'],
+    ['D5LR', '00338012504', 'IV', 'B05BB02'],
+    ['D5 1/4NS', '00338007704', 'IV', 'B05BB02'],
+    ['Potassium Chl 20 mEq / 1000 mL D5 1/2 NS', '00338067104', 'IV', 'B05BB02'],
+    ['Potassium Chl 20 mEq / 1000 mL NS', '00338069104', 'IV', 'B05BB01'],
+    ['D5W', '00338001702', 'IV DRIP', 'B05BA03'],
+    ['D5W', '', 'IV', 'B05BA03'],
+    ['D10W', '00409793009', 'IV', 'B05BA03'],
+    ['Iso-Osmotic Dextrose', '', 'IV', 'B05BA03'],
+    ['Amino Acids 4.25% W/ Dextrose 5%', '00338114403', 'IV', 'B05BA10'],
+    ['Amino Acids 5%-Dextrose 15%', '00338114703', 'IV', 'B05BA01'],
+    ['1/2 NS', '00338004304', 'IV', 'B05XA03'],
+    ['Iso-Osmotic Sodium Chloride', '', 'IV', 'B05XA03'],
+    ['Potassium Chloride', '00338070341', 'IV', 'B05XA01'],
+    ['Calcium Gluconate', '61553005148', 'IV', 'A12AA03'],
+    ['Potassium Chloride', '00245004101', 'PO', 'A12B'],
+    ['Zinc Sulfate', '00731040106', 'PO/NG', 'A12CB01'],
+    ['Sodium Chloride', '00223176001', 'PO', 'A12C'],
+    ['Ibuprofen', '00904585461', 'PO', 'M01AE01'],
+    ['Indomethacin', '51079019020', 'PO', 'M01AB01'],
+    ['MoviPrep', '65649020175', 'PO', 'A06AD15'],
+    ['Golytely', '52268010001', 'PO', 'A06AD15'],
+  ])('MIMIC %s (NDC %s, route %s) is classed %s, a code of the WHO index', (drug, ndc, route, atc) => {
+    const codings = ndc ? [{ system: SYSTEM.ndc, code: ndc, display: drug }] : [];
+    const mimicRoute = { system: 'http://mimic.mit.edu/fhir/mimic/CodeSystem/mimic-medication-route', code: route };
+    const classes = sut.classifyMedication({ parts: [{ codings, text: drug }], route: { codings: [mimicRoute] } });
+    expect(sut.atcName(atc)).toBeDefined();
+    expect(classes.atc3).toEqual([atc.slice(0, 4)]);
+    expect(classes.classes.map((c) => c.atc)).toEqual([atc]);
   });
 
   it('keeps an unclassifiable medication visible: its name and codes, no classes, rule not-assessed', () => {

@@ -34,17 +34,21 @@ describe(MappingsBuilder.name, () => {
     expect(snomed.description).toMatch(/^UNREVIEWED, HAND-MADE MAP/);
   });
 
-  it('fails naming every route rule that names no real ATC code, substance or route', () => {
+  it('fails naming every route rule that names no real ATC code, substance, solution group or route', () => {
     if (!existsSync(SHARED)) throw new Error(`shared data not found at ${SHARED} (set LEADER_SHARED_DATA)`);
     const rules = JSON.parse(readFileSync(path.join(REPO, 'src', 'terminology', 'build', 'atc-route-rules.json'), 'utf8'));
     rules.classRoutes.push({ atc: 'Z99', routes: ['oral'], why: 'bad code' });
     rules.substances.push({ ingredient: 'unobtainium', atc: 'N02BA01', why: 'bad substance' });
     rules.primary.push({ ingredient: 'ibuprofen', atc: 'N02BE01', why: 'not one of its codes' });
     rules.routeWords.push(['teleport', 'telepathic']);
+    rules.solutionGroups.electrolytes.push('ringer soup');
+    rules.solutions.push({ groups: ['electrolytes', 'broths'], routes: ['oral'], atc: 'B05BB99', why: 'bad solution' });
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'route-rules-')), 'rules.json');
     writeFileSync(file, JSON.stringify(rules));
     expect(() => new MappingsBuilder(SHARED, file).build()).toThrow(
-      `${file}: classRoutes: Z99 is not an ATC code; substances: unobtainium is not a WHO substance name; primary ibuprofen: N02BE01 is not one of its WHO codes; routeWords teleport: unknown route telepathic`,
+      `${file}: classRoutes: Z99 is not an ATC code; substances: unobtainium is not a WHO substance name; primary ibuprofen: N02BE01 is not one of its WHO codes; ` +
+        'solutionGroups electrolytes: ringer soup is not a WHO substance name; solutions: B05BB99 is not an ATC code; solutions B05BB99: unknown group broths; ' +
+        'routeWords teleport: unknown route telepathic',
     );
   });
 

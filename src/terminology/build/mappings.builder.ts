@@ -95,7 +95,7 @@ export class MappingsBuilder {
     const atc = this.atcCodeSystem();
     put(MAPPING_FILE.atcCodeSystem, atc.codeSystem, atc.count);
     const routeRules = this.atcRouteRules(atc.codeSystem);
-    put(MAPPING_FILE.atcRouteRules, routeRules, routeRules.classRoutes.length + routeRules.substances.length + routeRules.primary.length);
+    put(MAPPING_FILE.atcRouteRules, routeRules, routeRules.classRoutes.length + routeRules.substances.length + routeRules.primary.length + routeRules.solutions.length);
     const names = this.drugNameAtc3(atc.level5Names);
     put(MAPPING_FILE.drugNameAtc3, names.map, names.count);
     const gem = this.icd9cmIcd10cm();
@@ -325,7 +325,7 @@ export class MappingsBuilder {
   /**
    * The project's route rules (src/terminology/build/atc-route-rules.json), checked against the WHO
    * index: every ATC code they name exists, every substance and synonym target is a WHO level-5 name,
-   * every primary class is one of its substance's codes. A rule that names nothing real fails the build.
+   * every primary class is one of its substance's codes, every solution group member is a WHO name. A rule that names nothing real fails the build.
    */
   private atcRouteRules(atc: CodeSystem): AtcRouteRules {
     const file = this.routeRulesFile;
@@ -365,6 +365,14 @@ export class MappingsBuilder {
     }
     const comboIngredients = new Set(rules.combinationWords.flatMap((w) => (w.ingredients ?? []).map(normaliseDrugName)));
     for (const [from, to] of rules.synonyms) if (!level5.has(normaliseDrugName(to)) && !comboIngredients.has(normaliseDrugName(to))) problems.push(`synonyms ${from}: ${to} is not a WHO substance name`);
+    for (const [group, names] of Object.entries(rules.solutionGroups)) {
+      for (const n of names) if (!level5.has(normaliseDrugName(n))) problems.push(`solutionGroups ${group}: ${n} is not a WHO substance name`);
+    }
+    for (const r of rules.solutions) {
+      if (!codes.has(r.atc)) problems.push(`solutions: ${r.atc} is not an ATC code`);
+      for (const g of r.groups) if (!rules.solutionGroups[g]) problems.push(`solutions ${r.atc}: unknown group ${g}`);
+      checkRoutes(`solutions ${r.atc}`, r.routes);
+    }
     for (const t of rules.routeCodes) for (const [code, r] of Object.entries(t.codes)) if (!routes.has(r)) problems.push(`routeCodes ${t.system}|${code}: unknown route ${r}`);
     for (const [word, r] of rules.routeWords) if (!routes.has(r)) problems.push(`routeWords ${word}: unknown route ${r}`);
     if (problems.length > 0) throw new Error(`${file}: ${problems.join('; ')}`);
