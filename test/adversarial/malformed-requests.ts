@@ -159,6 +159,16 @@ export function wireCases(valid: Record<string, unknown>, bodyLimitBytes: number
     const path = name.includes('feedback') ? `${SELECT_PATH}/feedback` : SELECT_PATH;
     cases.push(post(name, { path, raw: Buffer.from(text), headers: { 'Content-Type': 'application/json' }, expect: [400], names: name.includes('constructor') ? 'constructor' : name.includes('prototype') ? 'prototype' : '__proto__' }));
   }
+  // Bodies over 1 MiB are parsed in slices (common/json-body): the same faults there, 2 MiB of JSON whitespace inside the body.
+  const large = (name: string, text: Buffer | string, extra: Partial<HostileCase>) => {
+    const t = Buffer.from(text);
+    cases.push(post(`${name} (2 MiB, parsed in slices)`, { raw: Buffer.concat([t.subarray(0, 1), Buffer.alloc(2 * 1024 * 1024, 0x20), t.subarray(1)]), headers: { 'Content-Type': 'application/json' }, expect: [400], ...extra }));
+  };
+  for (const [name, text] of PROTO_BODIES.filter(([n]) => !n.includes('feedback'))) large(name, text, { names: name.includes('constructor') ? 'constructor' : '__proto__' });
+  large('truncated JSON', json.subarray(0, Math.floor(json.length / 2)), { names: 'not valid JSON' });
+  large('a JSON array', '[1,2,3]', { names: 'JSON object' });
+  large('nesting 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, { names: 'nested deeper than' });
+  large('invalid UTF-8 bytes', Buffer.concat([Buffer.from('{"hook":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]), {});
   void bodyLimitBytes;
   return cases;
 }
