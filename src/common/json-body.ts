@@ -56,8 +56,12 @@ export function forbiddenKeyPath(root: unknown): string | undefined {
   return undefined;
 }
 
-/** A raw body holding none of these cannot hold a forbidden key: only such bodies get the key walk. */
 const SUSPECT_BYTES = [...FORBIDDEN_KEYS, '\\u'].map((k) => Buffer.from(k));
+
+/** Whether raw JSON bytes may hold a forbidden key (spelled out or escaped); only such bodies get the key walk. */
+export function mayHoldForbiddenKey(bytes: Buffer): boolean {
+  return SUSPECT_BYTES.some((k) => bytes.includes(k));
+}
 
 const notJson = (why: string) => new BadRequestException(operationOutcome('invalid', [`request body: not valid JSON (${why.split('\n')[0].slice(0, 200)})`]));
 const forbidden = (at: string) => new BadRequestException(operationOutcome('invalid', [`${at}: this key is not allowed in a request`]));
@@ -79,7 +83,7 @@ export async function parseJsonBody(bytes: Buffer, sliceBytes = PARSE_SLICE_BYTE
     } catch (e) {
       throw notJson((e as Error).message);
     }
-    const at = SUSPECT_BYTES.some((k) => bytes.includes(k)) ? forbiddenKeyPath(value) : undefined;
+    const at = mayHoldForbiddenKey(bytes) ? forbiddenKeyPath(value) : undefined;
     if (at !== undefined) throw forbidden(at);
     return value;
   }

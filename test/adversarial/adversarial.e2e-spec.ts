@@ -27,8 +27,12 @@ const ISS = 'https://ehr.example.org';
  * /health/live under 100 ms) are measured by `npm run bench -- hostile`, not asserted here.
  */
 const CASE_BOUND_MS = 5000;
-/** Records of about 10 MB: twice that (their parse alone is most of a second when the machine is busy). */
-const LONG_RECORD_BOUND_MS = 10_000;
+/**
+ * Records of about 10 MB: four times that. Their sliced parse takes 0.4 s under node on an idle
+ * core but about 2 s under jest (its vm context makes @streamparser/json about three times slower)
+ * and several times that on a busy machine (9.5 s measured at load average 9).
+ */
+const LONG_RECORD_BOUND_MS = 20_000;
 const FHIR_DEADLINE_MS = 3000;
 const HEALTH_BOUND_MS = 5000;
 /**
@@ -38,7 +42,7 @@ const HEALTH_BOUND_MS = 5000;
  */
 const MAX_BLOCK_SHARE = 0.15;
 /** A case with no answer after this long is a hang. */
-const HANG_MS = 20_000;
+const HANG_MS = 30_000;
 
 interface Outcome { status: number; text: string; ms: number; error?: string }
 interface Result extends Outcome { c: HostileCase; lagMs: number; healthMs: number }
