@@ -5,24 +5,21 @@ import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AppModule, AppModuleOptions } from './app.module';
 import { CdsJwtGuard } from './cds-hooks/auth/cds-jwt.guard';
-import { forbiddenKeyPath } from './cds-hooks/dto/fhir-shape';
 import type { HttpRequest, HttpResponse, NextFunction } from './common/http.types';
+import { jsonBodyParser } from './common/json-body';
 import { PinoNestLogger } from './common/logger';
 import { issueCodeForStatus, operationOutcome } from './common/operation-outcome';
 import { requestLogMiddleware } from './common/request-log.middleware';
 import { serveApiDocs } from './smart/openapi';
 
-/** Requests whose raw body holds one of these may carry a prototype key; only they get the full key walk. */
-const SUSPECT_KEYS = [Buffer.from('__proto__'), Buffer.from('constructor'), Buffer.from('prototype'), Buffer.from('\\u')];
-const suspect = new WeakSet<object>();
-
 /**
  * Builds the HTTP app exactly as `npm start` runs it (used by main.ts, the e2e tests and the bench).
  * Order matters: request logs, CORS for browser clients such as the CDS Hooks Sandbox (GET, POST,
  * OPTIONS; Authorization, Content-Type; preflight 204), then the JWT check *before* any body is read
- * (an unauthenticated caller cannot make the service parse 20 MB), then the JSON body parser
+ * (an unauthenticated caller cannot make the service parse 20 MB), then the body reader
  * (CDS_BODY_LIMIT applies to the decompressed body; gzip/deflate/br only, anything else 415), then
- * the refusal of prototype keys. Slow clients are cut off by the server's request timeouts.
+ * the JSON parser (large bodies in slices, prototype keys refused: common/json-body). Slow clients
+ * are cut off by the server's request timeouts.
  */
 export async function createApp(opts: AppModuleOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(opts), {
@@ -65,19 +62,8 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     if (charset === undefined || /^utf-?8$/i.test(charset)) return next();
     res.status(415).json(operationOutcome('not-supported', [`Content-Type: charset ${charset} is not supported (JSON is UTF-8)`]));
   });
-  app.useBodyParser('json', {
-    limit: config.bodyLimit,
-    type: ['application/json', 'application/fhir+json', 'application/*+json'],
-    verify: (req: object, _res: unknown, buf: Buffer) => {
-      if (SUSPECT_KEYS.some((k) => buf.includes(k))) suspect.add(req);
-    },
-  });
-  app.use((req: HttpRequest, res: HttpResponse, next: NextFunction) => {
-    if (!suspect.has(req)) return next();
-    const at = forbiddenKeyPath(req.body);
-    if (at === undefined) return next();
-    res.status(400).json(operationOutcome('invalid', [`${at}: this key is not allowed in a request`]));
-  });
+  app.useBodyParser('raw', { limit: config.bodyLimit, type: ['application/json', 'application/fhir+json', 'application/*+json'] });
+  app.use(jsonBodyParser());
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(10_000, Math.floor(config.requestTimeoutMs / 3));

@@ -32,7 +32,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       }
       if (status >= 500) this.logger.error({ method: req.method, path: req.path, status, err: exception.message }, 'request failed');
     } else if (clientErrorStatus(exception) !== undefined) {
-      // The body parser's errors (http-errors): oversized, not JSON, unsupported charset or encoding, a lying Content-Encoding.
+      // The body reader's errors (http-errors): oversized, unsupported charset or encoding, a lying Content-Encoding.
       status = clientErrorStatus(exception) as number;
       body = operationOutcome(issueCodeForStatus(status), [bodyErrorMessage(exception as BodyParserError, req.headers['content-encoding'])]);
     } else {
@@ -66,8 +66,6 @@ function bodyErrorMessage(e: BodyParserError, contentEncoding: string | undefine
   switch (e.type) {
     case 'entity.too.large':
       return `request body: larger than CDS_BODY_LIMIT (${e.limit} bytes, after decompression)`;
-    case 'entity.parse.failed':
-      return `request body: not valid JSON (${String(e.message).split('\n')[0].slice(0, 200)})`;
     case 'encoding.unsupported':
       return `Content-Encoding: ${e.encoding ?? 'this encoding'} is not supported (gzip, deflate, br or none)`;
     case 'charset.unsupported':

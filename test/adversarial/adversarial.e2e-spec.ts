@@ -27,12 +27,22 @@ const ISS = 'https://ehr.example.org';
  * /health/live under 100 ms) are measured by `npm run bench -- hostile`, not asserted here.
  */
 const CASE_BOUND_MS = 5000;
-/** Records of about 10 MB: twice that (their parse alone is most of a second when the machine is busy). */
-const LONG_RECORD_BOUND_MS = 10_000;
+/**
+ * Records of about 10 MB: four times that. Their sliced parse takes 0.4 s under node on an idle
+ * core but about 2 s under jest (its vm context makes @streamparser/json about three times slower)
+ * and several times that on a busy machine (9.5 s measured at load average 9).
+ */
+const LONG_RECORD_BOUND_MS = 20_000;
 const FHIR_DEADLINE_MS = 3000;
 const HEALTH_BOUND_MS = 5000;
+/**
+ * While the 10 MB record is processed, neither the worst event-loop lag nor the worst /health/live
+ * wait may reach this share of the request's own time (median of three runs). Measured: a
+ * synchronous whole-body parse blocks for 35–73 % of it (load average 8 to idle), the sliced parse for 2–6 %.
+ */
+const MAX_BLOCK_SHARE = 0.15;
 /** A case with no answer after this long is a hang. */
-const HANG_MS = 20_000;
+const HANG_MS = 30_000;
 
 interface Outcome { status: number; text: string; ms: number; error?: string }
 interface Result extends Outcome { c: HostileCase; lagMs: number; healthMs: number }
@@ -240,6 +250,20 @@ describe('adversarial suite (issue 9): hostile and broken input', () => {
     expect(out.flatMap((r) => failuresOf(r, LONG_RECORD_BOUND_MS))).toEqual([]);
     const cycle = JSON.parse(out[0].text) as { cards: unknown[] };
     expect(cycle.cards.length).toBeGreaterThan(0);
+  });
+
+  it('keeps the event loop responsive while the 10 MB record is parsed and processed: no block is a large share of the request', async () => {
+    const body = hookRequest('order-select', 'alice', { prefetch: longRecord(1000, 50_000), drafts: [draftOrder('draft-1', 'alice', { system: SYSTEM.atc, code: 'N02BE01' })] });
+    const mib = (JSON.stringify(body).length / 2 ** 20).toFixed(1);
+    const out = await run([1, 2, 3].map((i) => ({ family: 'long record', name: `50,000 conditions (${mib} MiB), event-loop check, run ${i}`, method: 'POST', path: SELECT_PATH, auth: 'valid', expect: [200], body }) as HostileCase));
+    expect(out.flatMap((r) => failuresOf(r, LONG_RECORD_BOUND_MS))).toEqual([]);
+    // Shares of the request's own time, so they hold on a busy machine; the median of three runs, so
+    // that one run descheduled by the other engineers' load (it shows as lag and as time) does not count.
+    const share = (f: (r: Result) => number) => out.map((r) => f(r) / r.ms).sort((a, b) => a - b)[1];
+    const blocks: string[] = [];
+    if (share((r) => r.lagMs) >= MAX_BLOCK_SHARE) blocks.push(`the worst event-loop lag was ${(100 * share((r) => r.lagMs)).toFixed(0)} %`);
+    if (share((r) => r.healthMs) >= MAX_BLOCK_SHARE) blocks.push(`the worst /health/live wait was ${(100 * share((r) => r.healthMs)).toFixed(0)} %`);
+    expect(blocks.map((b) => `${b} of the request's time in the median of 3 runs (bound ${100 * MAX_BLOCK_SHARE} %): is the body parsed in one block again?`)).toEqual([]);
   });
 
   it('keeps the service answering after all of it', async () => {

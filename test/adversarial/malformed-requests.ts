@@ -4,6 +4,7 @@
  * keys), JWT faults, hostile FHIR servers and the long records. Each case says what must come back:
  * never a 5xx, within the latency bound, and for a 400 an OperationOutcome naming the field.
  */
+import { INCREMENTAL_PARSE_ABOVE_BYTES } from '../../src/common/json-body';
 import type { HostileBehaviour } from './hostile-fhir-server';
 
 export interface HostileCase {
@@ -159,6 +160,17 @@ export function wireCases(valid: Record<string, unknown>, bodyLimitBytes: number
     const path = name.includes('feedback') ? `${SELECT_PATH}/feedback` : SELECT_PATH;
     cases.push(post(name, { path, raw: Buffer.from(text), headers: { 'Content-Type': 'application/json' }, expect: [400], names: name.includes('constructor') ? 'constructor' : name.includes('prototype') ? 'prototype' : '__proto__' }));
   }
+  // Bodies over INCREMENTAL_PARSE_ABOVE_BYTES are parsed in slices (common/json-body): the same faults there, padded with JSON whitespace inside the body.
+  const large = (name: string, text: Buffer | string, extra: Partial<HostileCase>) => {
+    const t = Buffer.from(text);
+    const padding = Buffer.alloc(INCREMENTAL_PARSE_ABOVE_BYTES + 64 * 1024, 0x20);
+    cases.push(post(`${name} (over ${INCREMENTAL_PARSE_ABOVE_BYTES / 2 ** 20} MiB, parsed in slices)`, { raw: Buffer.concat([t.subarray(0, 1), padding, t.subarray(1)]), headers: { 'Content-Type': 'application/json' }, expect: [400], ...extra }));
+  };
+  for (const [name, text] of PROTO_BODIES.filter(([n]) => !n.includes('feedback'))) large(name, text, { names: name.includes('constructor') ? 'constructor' : '__proto__' });
+  large('truncated JSON', json.subarray(0, Math.floor(json.length / 2)), { names: 'not valid JSON' });
+  large('a JSON array', '[1,2,3]', { names: 'JSON object' });
+  large('nesting 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, { names: 'nested deeper than' });
+  large('invalid UTF-8 bytes', Buffer.concat([Buffer.from('{"hook":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]), {});
   void bodyLimitBytes;
   return cases;
 }

@@ -62,6 +62,11 @@ export class JwtVerifier {
     this.replay = opts.replay ?? new JtiReplayCache();
   }
 
+  /** Unexpired token ids remembered against replay, all issuers (bounded per issuer; reported by the soak bench). */
+  get rememberedTokenIds(): number {
+    return this.replay.size;
+  }
+
   /** `expectedAudience`: the URL(s) the client may have called (one per configured public URL). */
   async verify(token: string, expectedAudience: string | string[]): Promise<VerifiedCaller> {
     let header: ReturnType<typeof decodeProtectedHeader>;

@@ -2,7 +2,8 @@ import { BadRequestException, Inject, Injectable, PayloadTooLargeException, Pipe
 import { validate, ValidationError } from 'class-validator';
 import type { CdsRequest } from '../cds-hooks.types';
 import { CdsContextDto, CdsRequestDto, FhirAuthorizationDto } from './cds-request.dto';
-import { FORBIDDEN_KEYS, resourceShapeSteps } from './fhir-shape';
+import { resourceShapeSteps } from './fhir-shape';
+import { FORBIDDEN_KEYS } from '../../common/json-body';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { operationOutcome } from '../../common/operation-outcome';
@@ -20,7 +21,7 @@ export class CdsRequestPipe implements PipeTransform<unknown, Promise<CdsRequest
 
   async transform(value: unknown): Promise<CdsRequest> {
     if (!isObject(value)) throw new BadRequestException('The request body must be a JSON object');
-    // The body parser refuses these keys anywhere (app.factory); the DTO levels are checked here too.
+    // The body parser refuses these keys anywhere (common/json-body); the DTO levels are checked here too.
     for (const [at, level] of [['', value], ['context.', value.context], ['fhirAuthorization.', value.fhirAuthorization]] as const) {
       const bad = isObject(level) ? Object.keys(level).find((k) => FORBIDDEN_KEYS.has(k)) : undefined;
       if (bad !== undefined) throw new BadRequestException(`${at}${bad}: this key is not allowed in a request`);

@@ -1,3 +1,5 @@
+import { jsonPath } from '../../common/json-body';
+
 /**
  * JSON-type checks of the FHIR fields the service reads (prefetch, draft orders, fetched data).
  * FHIR resources are not validated field by field (the Sandbox sends R4 deviations, cds-fhir.md
@@ -80,7 +82,7 @@ export function resourceShapeProblems(value: unknown, where: string, problems: s
 export function* resourceShapeSteps(value: unknown, where: string, problems: string[] = []): Generator<string, string[], void> {
   // The path is a stack of segments joined only when a problem is reported: bundles hold 50,000 resources.
   const at: (string | number)[] = [where];
-  const say = (what: string) => problems.push(`${pathText(at)} ${what}`);
+  const say = (what: string) => problems.push(`${jsonPath(at)} ${what}`);
   if (!isPlainObject(value)) {
     say('must be a FHIR resource (a JSON object)');
     return problems;
@@ -113,7 +115,7 @@ export function* resourceShapeSteps(value: unknown, where: string, problems: str
       if (r !== undefined) {
         at.push('resource');
         if (!isPlainObject(r)) say('must be a FHIR resource (a JSON object)');
-        else if (typeof r.resourceType !== 'string') problems.push(`${pathText(at)}.resourceType must be a string`);
+        else if (typeof r.resourceType !== 'string') problems.push(`${jsonPath(at)}.resourceType must be a string`);
         // A Bundle inside a Bundle is not what any prefetch template asks for.
         else if (r.resourceType === 'Bundle') say('must not be a Bundle');
         else check(r, RESOURCE[r.resourceType] ?? ANY_RESOURCE, at, problems, 0);
@@ -128,28 +130,22 @@ export function* resourceShapeSteps(value: unknown, where: string, problems: str
 const BUNDLE: Shape = { obj: { resourceType: 'string', id: 'string', type: 'string', link: BUNDLE_LINK } };
 const BUNDLE_ENTRY: Shape = { obj: { fullUrl: 'string', search: { obj: { mode: 'string' } } } };
 
-function pathText(at: readonly (string | number)[]): string {
-  let out = '';
-  for (const p of at) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
-}
-
 const keysOf = new WeakMap<object, string[]>();
 
 function check(value: unknown, shape: Shape | (() => Shape), at: (string | number)[], problems: string[], depth: number): void {
   if (problems.length >= MAX_PROBLEMS) return;
   if (typeof shape === 'function') shape = shape();
   if (depth > MAX_DEPTH) {
-    problems.push(`${pathText(at)} is nested deeper than ${MAX_DEPTH} levels`);
+    problems.push(`${jsonPath(at)} is nested deeper than ${MAX_DEPTH} levels`);
     return;
   }
   if (shape === 'string' || shape === 'boolean' || shape === 'number') {
-    if (typeof value !== shape) problems.push(`${pathText(at)} must be a ${shape}`);
+    if (typeof value !== shape) problems.push(`${jsonPath(at)} must be a ${shape}`);
     return;
   }
   if ('obj' in shape) {
     if (!isPlainObject(value)) {
-      problems.push(`${pathText(at)} must be an object`);
+      problems.push(`${jsonPath(at)} must be an object`);
       return;
     }
     let keys = keysOf.get(shape.obj);
@@ -169,11 +165,11 @@ function check(value: unknown, shape: Shape | (() => Shape), at: (string | numbe
   const item = 'arr' in shape ? shape.arr : shape.arrOrOne;
   if (!Array.isArray(value)) {
     if ('arrOrOne' in shape) check(value, item, at, problems, depth + 1);
-    else problems.push(`${pathText(at)} must be an array`);
+    else problems.push(`${jsonPath(at)} must be an array`);
     return;
   }
   if ('arr' in shape && shape.max !== undefined && value.length > shape.max) {
-    problems.push(`${pathText(at)} has ${value.length} items; at most ${shape.max} are read`);
+    problems.push(`${jsonPath(at)} has ${value.length} items; at most ${shape.max} are read`);
     return;
   }
   for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) {
@@ -185,36 +181,4 @@ function check(value: unknown, shape: Shape | (() => Shape), at: (string | numbe
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Keys that reach Object.prototype machinery when assigned; never meaningful in FHIR or CDS Hooks JSON. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-/**
- * The path of the first forbidden key anywhere in a parsed JSON value, or undefined. Iterative (a
- * hostile body can be nested far deeper than the stack).
- */
-export function forbiddenKeyPath(root: unknown): string | undefined {
-  interface Node { v: unknown; parent?: Node; key?: string | number }
-  const pathOf = (n: Node, key: string): string => {
-    const keys: (string | number)[] = [key];
-    for (let p: Node = n; p.key !== undefined; p = p.parent!) keys.push(p.key);
-    keys.reverse();
-    return keys.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
-  };
-  const stack: Node[] = [{ v: root }];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const v = node.v;
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) if (typeof v[i] === 'object' && v[i] !== null) stack.push({ v: v[i], parent: node, key: i });
-      continue;
-    }
-    for (const key of Object.keys(v as object)) {
-      if (FORBIDDEN_KEYS.has(key)) return pathOf(node, key);
-      const child = (v as Record<string, unknown>)[key];
-      if (typeof child === 'object' && child !== null) stack.push({ v: child, parent: node, key });
-    }
-  }
-  return undefined;
 }

@@ -92,6 +92,9 @@ class BoundedKeySet {
   has(key: string): boolean {
     return this.keys.has(key);
   }
+  get size(): number {
+    return this.keys.size;
+  }
   add(key: string): void {
     this.keys.add(key);
     if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value as string);
@@ -119,6 +122,11 @@ export class FeedbackStore {
   private constructor(readonly file: string, private handle: fs.FileHandle, dedupeWindow: number) {
     this.keys = new BoundedKeySet(dedupeWindow);
     this.cards = new BoundedKeySet(dedupeWindow);
+  }
+
+  /** Item keys remembered for idempotency (at most the dedupe window; reported by the soak bench). */
+  get rememberedKeys(): number {
+    return this.keys.size;
   }
 
   static async open(file: string, opts: FeedbackStoreOptions | ((message: string) => void) = {}): Promise<FeedbackStore> {

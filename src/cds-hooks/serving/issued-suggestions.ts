@@ -15,6 +15,11 @@ export class IssuedSuggestions {
 
   constructor(private readonly keep = ISSUED_CARDS_KEPT) {}
 
+  /** Cards whose suggestions are remembered (at most `keep`). */
+  get cards(): number {
+    return this.byCard.size;
+  }
+
   remember(card: string, suggestions: IssuedSuggestion[]): void {
     if (suggestions.length === 0) return;
     this.byCard.set(card, suggestions);

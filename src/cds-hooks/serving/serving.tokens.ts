@@ -1,3 +1,4 @@
+import { nextTurn } from '../../common/next-turn';
 import type { PatientResources } from '../../fhir/fhir-source.types';
 import type { TerminologyLookup } from '../../terminology/terminology.types';
 import type { BuildTimelineOptions } from '../../timeline/timeline';
@@ -21,5 +22,4 @@ export async function runYielding<T>(stages: Generator<string, T, void>): Promis
   }
 }
 
-/** Hands the event loop back once (other requests and /health/live run), then continues. */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export { nextTurn };
