@@ -1,6 +1,6 @@
 import {
   BaselineContext, BaselineSample, chooseThreshold, CooccurrenceModel, LogisticRegressionModel, mostFrequentK,
-  runBaselines, sampleTokens,
+  runBaselines, sampleTokens, THRESHOLD_GRID,
 } from './baselines';
 import { averagePrecision } from './metrics';
 
@@ -76,6 +76,13 @@ describe('baselines', () => {
       expect(chooseThreshold(probs, [[0], [0]], 3)).toBe(0.6);
       expect(chooseThreshold(probs, [[0, 1], [0, 2]], 3)).toBe(0.3);
       expect(chooseThreshold(probs, [], 3)).toBe(0.3);
+    });
+
+    it('maximises the given sample-wise score instead of F1', () => {
+      const probs = Float32Array.from([0.62, 0.58, 0.1, /**/ 0.7, 0.2, 0.57]);
+      // F1 picks 0.3 for these targets; a score that wants exactly one label per row picks 0.6
+      const oneLabel = (predicted: readonly number[]) => (predicted.length === 1 ? 1 : 0);
+      expect(chooseThreshold(probs, [[0, 1], [0, 2]], 3, THRESHOLD_GRID, oneLabel)).toBe(0.6);
     });
   });
 

@@ -49,16 +49,20 @@ export const THRESHOLD_GRID = Array.from({ length: 19 }, (_, i) => Math.round((i
 
 /**
  * Pick the grid threshold with the highest mean val F1 (ties: the one closest to LEADER's 0.3).
- * With no val samples, LEADER's fixed 0.3.
+ * With no val samples, LEADER's fixed 0.3. `score` swaps the sample-wise metric (docs/experiments.md
+ * compares rules with it; training and serving use F1).
  */
-export function chooseThreshold(probs: Float32Array, targets: number[][], labelCount: number, grid = THRESHOLD_GRID): number {
+export function chooseThreshold(
+  probs: Float32Array, targets: number[][], labelCount: number, grid = THRESHOLD_GRID,
+  score: (predicted: readonly number[], target: readonly number[]) => number = sampleF1,
+): number {
   if (targets.length === 0) return 0.3;
   let best = 0.3;
   let bestScore = -1;
   for (const t of grid) {
     const pred = thresholdPredictions(probs, labelCount, t);
     let s = 0;
-    for (let i = 0; i < targets.length; i++) s += sampleF1(pred[i], targets[i]);
+    for (let i = 0; i < targets.length; i++) s += score(pred[i], targets[i]);
     s /= targets.length;
     if (s > bestScore + 1e-12 || (Math.abs(s - bestScore) <= 1e-12 && Math.abs(t - 0.3) < Math.abs(best - 0.3))) {
       bestScore = s;
