@@ -11,6 +11,7 @@ import { PinoNestLogger } from './common/logger';
 import { issueCodeForStatus, operationOutcome } from './common/operation-outcome';
 import { requestLogMiddleware } from './common/request-log.middleware';
 import { serveApiDocs } from './smart/openapi';
+import { keepNotificationBody, NotificationGate } from './subscriptions/notification-origin';
 
 /** Requests whose raw body holds one of these may carry a prototype key; only they get the full key walk. */
 const SUSPECT_KEYS = [Buffer.from('__proto__'), Buffer.from('constructor'), Buffer.from('prototype'), Buffer.from('\\u')];
@@ -59,6 +60,8 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
       }, next);
     });
   }
+  // FHIR notifications: an unknown registration or a missing secret is refused before the body is read.
+  app.use(app.get(NotificationGate).beforeBody);
   // JSON is UTF-8 (RFC 8259); the parser would try utf-16 and fail with a confusing message.
   app.use((req: HttpRequest, res: HttpResponse, next: NextFunction) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
@@ -70,6 +73,8 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     type: ['application/json', 'application/fhir+json', 'application/*+json'],
     verify: (req: object, _res: unknown, buf: Buffer) => {
       if (SUSPECT_KEYS.some((k) => buf.includes(k))) suspect.add(req);
+      // The bytes an X-Signature HMAC covers.
+      keepNotificationBody(req, buf);
     },
   });
   app.use((req: HttpRequest, res: HttpResponse, next: NextFunction) => {

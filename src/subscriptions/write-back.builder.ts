@@ -1,0 +1,164 @@
+import type { Bundle, BundleEntry, DetectedIssue, GuidanceResponse, MedicationRequest, Reference, RequestGroup, RequestGroupAction } from 'fhir/r4';
+import { sha256Hex } from '../common/sha256';
+import type { DrugInteraction, InteractionSide } from '../recommend/recommendation.types';
+import type { CdsCard, CdsIndicator } from '../cds-hooks/cds-hooks.types';
+
+/** Every identifier this service writes lives under this prefix: a notification about one of them is our own echo. */
+export const WRITE_BACK_SYSTEM_PREFIX = 'http://leader-cds.org/fhir/identifier/';
+export const SYSTEMS = {
+  requestGroup: `${WRITE_BACK_SYSTEM_PREFIX}request-group`,
+  guidanceResponse: `${WRITE_BACK_SYSTEM_PREFIX}guidance-response`,
+  notificationEvent: `${WRITE_BACK_SYSTEM_PREFIX}notification-event`,
+  proposal: `${WRITE_BACK_SYSTEM_PREFIX}proposal`,
+  detectedIssue: `${WRITE_BACK_SYSTEM_PREFIX}detected-issue`,
+} as const;
+/** The model as a canonical: `{MODEL_CANONICAL_BASE}{name}|{version}`. */
+export const MODEL_CANONICAL_BASE = 'http://leader-cds.org/fhir/model/';
+
+export interface WriteBackInput {
+  /** Deterministic per processed event (registration and event key): every identifier derives from it. */
+  eventId: string;
+  patientId: string;
+  encounterId?: string;
+  /** The cards the hook would answer (CdsHooksService.cardsFor, order-select). */
+  cards: CdsCard[];
+  /** The recommendation's interacting pairs (RecommendationResult.interactions). */
+  interactions: DrugInteraction[];
+  model: { name: string; version: string };
+  authoredOn: string;
+  /** Active RequestGroups of ours for the same encounter (or patient): revoked by this write-back. */
+  supersede: RequestGroup[];
+  /** What triggered it, e.g. `Condition/12 (event 4)`. */
+  reason: string;
+}
+
+const PRIORITY: Record<CdsIndicator, RequestGroupAction['priority']> = { info: 'routine', warning: 'urgent', critical: 'stat' };
+
+/**
+ * The write-back of one processed event, as one FHIR transaction, following the CDS Hooks ↔ Clinical
+ * Reasoning mapping: a RequestGroup (status active, intent proposal; one action per card, one nested
+ * action per suggestion whose `resource` is a draft/proposal MedicationRequest of the card's product),
+ * a GuidanceResponse (module = the model, requestIdentifier = the event, result = the RequestGroup), a
+ * DetectedIssue per interacting pair that involves a suggested class, and the earlier active
+ * RequestGroups revoked. Every create is conditional (`ifNoneExist` on an identifier derived from
+ * `eventId`), so sending the same event's transaction twice creates nothing new.
+ */
+export function writeBackTransaction(input: WriteBackInput): Bundle {
+  const urn = (role: string) => `urn:uuid:${uuidOf(`${input.eventId}|${role}`)}`;
+  const subject: Reference = { reference: `Patient/${input.patientId}` };
+  const encounter: Reference | undefined = input.encounterId ? { reference: `Encounter/${input.encounterId}` } : undefined;
+  const author = { display: `${input.model.name} ${input.model.version} (leader-cds)` };
+  const entries: BundleEntry[] = [];
+  const proposalOf = new Map<string, string>();
+
+  const actions: RequestGroupAction[] = input.cards.map((card, c) => {
+    const nested: RequestGroupAction[] = (card.suggestions ?? []).flatMap((s) => (s.actions ?? []).flatMap((a) => {
+      const r = a.resource as MedicationRequest | undefined;
+      if (a.type !== 'create' || r?.resourceType !== 'MedicationRequest') return [];
+      const atc3 = r.medicationCodeableConcept?.coding?.find((x) => x.system?.includes('atc'))?.code ?? `suggestion-${c}`;
+      const fullUrl = urn(`proposal|${atc3}`);
+      const value = `${input.eventId}/${atc3}`;
+      const proposal: MedicationRequest = {
+        ...r,
+        identifier: [{ system: SYSTEMS.proposal, value }],
+        status: 'draft',
+        intent: 'proposal',
+        subject,
+        ...(encounter ? { encounter } : {}),
+        authoredOn: input.authoredOn,
+        note: [{ text: 'Proposed by the leader-cds model after a chart change; no dose is proposed: set dose, route and frequency before ordering.' }],
+      };
+      entries.push(conditionalCreate(fullUrl, proposal, SYSTEMS.proposal, value));
+      proposalOf.set(atc3, fullUrl);
+      return [{ title: s.label, ...(a.description ? { description: a.description } : {}), type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] }, resource: { reference: fullUrl } }];
+    }));
+    return {
+      title: card.summary,
+      ...(card.detail ? { description: card.detail } : {}),
+      priority: PRIORITY[card.indicator],
+      documentation: [{ type: 'documentation', display: card.source.label, ...(card.source.url ? { url: card.source.url } : {}) }],
+      ...(nested.length > 0 ? { selectionBehavior: card.selectionBehavior === 'at-most-one' ? 'at-most-one' : 'any', action: nested } : {}),
+    };
+  });
+
+  const requestGroupUrl = urn('request-group');
+  const requestGroup: RequestGroup = {
+    resourceType: 'RequestGroup',
+    identifier: [{ system: SYSTEMS.requestGroup, value: input.eventId }],
+    status: 'active',
+    intent: 'proposal',
+    subject,
+    ...(encounter ? { encounter } : {}),
+    authoredOn: input.authoredOn,
+    author,
+    reasonCode: [{ text: `Chart change: ${input.reason}` }],
+    ...(actions.length > 0 ? { action: actions } : {}),
+  };
+  const guidanceUrl = urn('guidance-response');
+  const guidance: GuidanceResponse = {
+    resourceType: 'GuidanceResponse',
+    identifier: [{ system: SYSTEMS.guidanceResponse, value: input.eventId }],
+    requestIdentifier: { system: SYSTEMS.notificationEvent, value: input.eventId },
+    moduleCanonical: `${MODEL_CANONICAL_BASE}${encodeURIComponent(input.model.name)}|${input.model.version}`,
+    status: 'success',
+    subject,
+    ...(encounter ? { encounter } : {}),
+    occurrenceDateTime: input.authoredOn,
+    reasonCode: [{ text: `Chart change: ${input.reason}` }],
+    result: { reference: requestGroupUrl },
+  };
+  const issues = input.interactions.filter((i) => i.a.role === 'suggested' || i.b.role === 'suggested').map((i): BundleEntry => {
+    const pair = [i.a.atc3, i.b.atc3].sort().join('+');
+    const value = `${input.eventId}/${pair}`;
+    const issue: DetectedIssue = {
+      resourceType: 'DetectedIssue',
+      identifier: [{ system: SYSTEMS.detectedIssue, value }],
+      status: 'preliminary',
+      code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'DRG', display: 'Drug Interaction Alert' }], text: 'Drug-drug interaction' },
+      // The model's matrix is class-level (TWOSIDES-derived) and carries no severity grade.
+      severity: 'moderate',
+      patient: subject,
+      identifiedDateTime: input.authoredOn,
+      author: { display: author.display },
+      implicated: [sideReference(i.a, proposalOf), sideReference(i.b, proposalOf)],
+      detail: `Class-level interaction (the model's TWOSIDES-derived matrix): ${sideText(i.a)} with ${sideText(i.b)}. Review the specific drugs and doses before ordering.`,
+    };
+    return conditionalCreate(urn(`detected-issue|${pair}`), issue, SYSTEMS.detectedIssue, value);
+  });
+  const revoked: BundleEntry[] = input.supersede.map((rg) => ({
+    fullUrl: `RequestGroup/${rg.id}`,
+    resource: { ...rg, status: 'revoked' },
+    request: { method: 'PUT', url: `RequestGroup/${rg.id}` },
+  }));
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      conditionalCreate(requestGroupUrl, requestGroup, SYSTEMS.requestGroup, input.eventId),
+      ...entries,
+      conditionalCreate(guidanceUrl, guidance, SYSTEMS.guidanceResponse, input.eventId),
+      ...issues,
+      ...revoked,
+    ],
+  };
+}
+
+function conditionalCreate(fullUrl: string, resource: BundleEntry['resource'] & object, system: string, value: string): BundleEntry {
+  return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType, ifNoneExist: `identifier=${encodeURIComponent(`${system}|${value}`)}` } };
+}
+
+function sideReference(side: InteractionSide, proposals: Map<string, string>): Reference {
+  if (side.role === 'suggested' && proposals.has(side.atc3)) return { reference: proposals.get(side.atc3), display: sideText(side) };
+  if (side.orderRef) return { reference: side.orderRef, display: sideText(side) };
+  return { display: sideText(side) };
+}
+
+function sideText(side: InteractionSide): string {
+  return `${side.drug} (${side.className ? `${side.className}, ` : ''}ATC ${side.atc3}; ${side.role})`;
+}
+
+/** A UUID-shaped name derived from text (stable fullUrls and hookInstance: the same event builds the same Bundle). */
+export function uuidOf(text: string): string {
+  const h = sha256Hex(text);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
