@@ -1,5 +1,6 @@
 import { getResourceTypes, getSearchParameters } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { BACKPORT_URLS, PATIENT_CHART_TOPIC } from './subscription-config';
 
 /** The router interactions `leader ehr` serves (others answer 405). */
 export const SUPPORTED_INTERACTIONS: ReadonlySet<string> = new Set([
@@ -9,6 +10,16 @@ export const SUPPORTED_INTERACTIONS: ReadonlySet<string> = new Set([
 const TYPE_INTERACTIONS: CapabilityStatementRestResource['interaction'] = [
   'read', 'vread', 'history-instance', 'search-type', 'create', 'update', 'patch', 'delete',
 ].map((code) => ({ code: code as 'read' }));
+
+/** The Backport IG's way to advertise topics and its operations on R4. */
+const SUBSCRIPTION_SUPPORT: Partial<CapabilityStatementRestResource> = {
+  supportedProfile: [BACKPORT_URLS.subscriptionProfile],
+  extension: [{ url: BACKPORT_URLS.topicCanonical, valueCanonical: PATIENT_CHART_TOPIC }],
+  operation: [
+    { name: 'status', definition: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status' },
+    { name: 'events', definition: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events' },
+  ],
+};
 
 /**
  * What the server really does: every R4 resource type with Medplum's search parameters for it,
@@ -29,6 +40,7 @@ export function buildCapabilityStatement(baseUrl: string, smart: { authorize: st
       conditionalDelete: 'not-supported',
       searchInclude: params.filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
       searchParam: params.map((p) => ({ name: p.code as string, definition: p.url, type: p.type })),
+      ...(type === 'Subscription' ? SUBSCRIPTION_SUPPORT : {}),
     };
   });
   return {

@@ -15,6 +15,10 @@ interface JournalEntry {
   historyLength: number;
 }
 
+export type WriteInteraction = 'create' | 'update' | 'delete';
+/** Told of every committed write, in write order (a delete passes just `resourceType` and `id`). */
+export type WriteListener = (resource: Resource & { id: string }, interaction: WriteInteraction) => void;
+
 /** Reference search parameters that tie a resource to one patient (`patient=Patient/1`, `subject=Patient/1`). */
 const PATIENT_PARAMS = new Set(['patient', 'subject', 'beneficiary']);
 
@@ -32,6 +36,14 @@ export class EhrRepository extends MemoryRepository {
   private queue: Promise<unknown> = Promise.resolve();
   /** type → patient id → ids of resources of that type that mention `Patient/<id>` (a superset: never pruned). */
   private readonly byPatient = new Map<string, Map<string, Set<string>>>();
+  private listener: WriteListener | undefined;
+  /** Writes of the running transaction, told to the listener only once it commits. */
+  private uncommitted: { resource: Resource & { id: string }; interaction: WriteInteraction }[] = [];
+
+  /** Tells `listener` of every write from now on; writes inside a transaction only after it committed. */
+  onWrite(listener: WriteListener): void {
+    this.listener = listener;
+  }
 
   /** Runs `work` after every earlier call has finished. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -40,12 +52,21 @@ export class EhrRepository extends MemoryRepository {
     return run;
   }
 
+  /** Every create, update and patch of MemoryRepository ends here. */
   override async createResource<T extends Resource>(resource: T): Promise<T & { id: string }> {
     if (this.journal && resource.id) this.remember(resource.resourceType, resource.id);
+    const existed = resource.id !== undefined && this.storage().resources.get(resource.resourceType)?.has(resource.id) === true;
     const created = await super.createResource(resource);
     if (this.journal && !resource.id) this.journal.push({ type: created.resourceType, id: created.id, before: undefined, historyLength: 0 });
     this.index(created);
+    this.tell(created, existed ? 'update' : 'create');
     return created;
+  }
+
+  private tell(resource: Resource & { id: string }, interaction: WriteInteraction): void {
+    if (!this.listener) return;
+    if (this.journal) this.uncommitted.push({ resource, interaction });
+    else this.listener(resource, interaction);
   }
 
   override search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<T & { id: string }>> {
@@ -82,6 +103,7 @@ export class EhrRepository extends MemoryRepository {
   override async deleteResource(resourceType: string, id: string): Promise<void> {
     if (this.journal) this.remember(resourceType, id);
     await super.deleteResource(resourceType, id);
+    this.tell({ resourceType, id } as Resource & { id: string }, 'delete');
   }
 
   override async withTransaction<TResult>(callback: (client: undefined) => Promise<TResult>): Promise<TResult> {
@@ -90,10 +112,14 @@ export class EhrRepository extends MemoryRepository {
     try {
       const result = await callback(undefined);
       this.journal = undefined;
+      const committed = this.uncommitted;
+      this.uncommitted = [];
+      for (const { resource, interaction } of committed) this.listener?.(resource, interaction);
       return result;
     } catch (e) {
       this.rollBack(this.journal ?? []);
       this.journal = undefined;
+      this.uncommitted = [];
       throw e;
     }
   }

@@ -9,6 +9,8 @@ import { loadFhirDefinitions } from './fhir-definitions';
 import { fail, FhirEndpoint, type FhirAccess, type FhirHttpResult } from './fhir-endpoint';
 import { lastEncounterOf, patientResources, patientSummaries } from './ehr-patients';
 import { interactionPages, launcherPage, SMART_STYLE } from './ehr-pages';
+import { SubscriptionDelivery } from './subscription-delivery';
+import { FaultSwitches } from './subscription-faults';
 
 export interface EhrServerOptions {
   host: string;
@@ -22,6 +24,10 @@ export interface EhrServerOptions {
   /** Called once with the store before the server listens (load data here). */
   load: (repo: EhrRepository) => Promise<void>;
   log?: (line: string) => void;
+  /** Subscription delivery: attempts per notification (default 5) and the first retry's wait (default 1000 ms, doubling). */
+  delivery?: { maxAttempts?: number; backoffMs?: number };
+  /** Serve `/ehr/faults` and `/ehr/deliveries` (tests only). */
+  faults?: boolean;
 }
 
 export interface EhrServer {
@@ -29,6 +35,7 @@ export interface EhrServer {
   fhirBase: string;
   repo: EhrRepository;
   auth: AuthorizationServer;
+  subscriptions: SubscriptionDelivery;
   close(): Promise<void>;
 }
 
@@ -75,7 +82,14 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
     practitioner: { reference: `Practitioner/${practitioner.id}`, name: practitioner.name?.[0]?.text ?? 'Demo practitioner' },
     smartStyleUrl: `${origin}/ehr/smart-style.json`,
   });
-  const fhir = new FhirEndpoint(repo, fhirBase, { authorize: auth.provider.urlFor('authorization'), token: auth.provider.urlFor('token') });
+  const faults = options.faults ? new FaultSwitches() : undefined;
+  const subscriptions = new SubscriptionDelivery({
+    fhirBase, repo, faults, log,
+    maxAttempts: options.delivery?.maxAttempts ?? 5, backoffMs: options.delivery?.backoffMs ?? 1000,
+  });
+  // Subscriptions see what is written from now on (the loaded data is not an event).
+  repo.onWrite((resource, interaction) => subscriptions.written(resource, interaction));
+  const fhir = new FhirEndpoint(repo, fhirBase, { authorize: auth.provider.urlFor('authorization'), token: auth.provider.urlFor('token') }, subscriptions);
   const oauth = auth.provider.callback();
   const pages = interactionPages(() => repo.exclusive(() => patientSummaries(repo)));
 
@@ -150,6 +164,28 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
       const launch_id = auth.launches.mint({ patient, encounter: p.encounter, appContext, needPatientBanner: false });
       return sendJson(res, 200, { launch_id });
     }
+    if (path === '/ehr/faults' || path === '/ehr/deliveries') {
+      if (!faults) throw new HttpError(404, `${path}: start leader ehr with --faults to use it (tests only)`);
+      if (path === '/ehr/deliveries' && method === 'GET') {
+        const after = url.searchParams.get('after');
+        if (after !== null && !/^\d+$/.test(after)) throw new HttpError(400, `after=${after}: expected a delivery seq number`);
+        return sendJson(res, 200, { deliveries: subscriptions.deliveries({ subscription: url.searchParams.get('subscription') ?? undefined, after: after === null ? undefined : Number(after) }) });
+      }
+      if (path === '/ehr/faults' && method === 'GET') return sendJson(res, 200, faults.snapshot());
+      if (path === '/ehr/faults' && method === 'DELETE') {
+        faults.reset();
+        return sendJson(res, 200, faults.snapshot());
+      }
+      if (path === '/ehr/faults' && method === 'POST') {
+        try {
+          return sendJson(res, 200, faults.set(parseJson(await readBody(req))));
+        } catch (e) {
+          if (e instanceof HttpError) throw e;
+          throw new HttpError(400, `/ehr/faults: ${(e as Error).message}`);
+        }
+      }
+      throw new HttpError(405, `${method} ${path}: not allowed`);
+    }
     if (path === '/ehr/cds/order-select' && method === 'POST') {
       if (!options.cdsServices) throw new HttpError(404, 'no CDS service configured (leader ehr --cds-services URL)');
       const patient = await requirePatient(url.searchParams.get('patient'));
@@ -161,6 +197,12 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
   async function handleFhir(req: IncomingMessage, path: string): Promise<FhirHttpResult> {
     let access: FhirAccess = { open: true };
     const method = req.method ?? 'GET';
+    // --faults: "a 5xx from the FHIR server" for the next matching requests (discovery excepted), before anything runs.
+    const injected = /^\/(metadata|\.well-known\/)/.test(path) ? undefined : faults?.fhirError(method);
+    if (injected !== undefined) {
+      await readBody(req);
+      return { status: injected, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', details: { text: `injected fault: answered ${injected} without processing the request (leader ehr --faults)` } }] } };
+    }
     // The CapabilityStatement is public: clients read it before they have a token.
     if (!options.open && !(method === 'GET' && /^\/metadata(\?|$)/.test(path))) {
       const header = req.headers.authorization ?? '';
@@ -213,8 +255,9 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
   });
 
   return {
-    url: origin, fhirBase, repo, auth,
+    url: origin, fhirBase, repo, auth, subscriptions,
     close: () => new Promise<void>((resolve) => {
+      subscriptions.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }),

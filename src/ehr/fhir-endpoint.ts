@@ -8,11 +8,13 @@ import {
   validateResource,
 } from '@medplum/core';
 import { FhirRouter, type FhirRequest, type HttpMethod } from '@medplum/fhir-router';
-import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue, Parameters, Reference, Resource } from '@medplum/fhirtypes';
 import { buildCapabilityStatement, SUPPORTED_INTERACTIONS } from './capability-statement';
 import type { EhrRepository } from './ehr-repository';
 import { patientCompartmentParams } from './fhir-definitions';
 import { accessFor, type Access, type Permission, type ResourceScope } from './smart-scopes';
+import { readSubscription } from './subscription-config';
+import type { SubscriptionDelivery } from './subscription-delivery';
 
 /** Who is asking: `open` (no token needed) or a token's resource scopes and launch patient. */
 export type FhirAccess = { open: true } | { open: false; scopes: ResourceScope[]; patient?: string };
@@ -42,7 +44,12 @@ export class FhirEndpoint {
   private readonly router = new FhirRouter();
   private capability: Resource | undefined;
 
-  constructor(private readonly repo: EhrRepository, private readonly baseUrl: string, private readonly smartUrls: { authorize: string; token: string }) {}
+  constructor(
+    private readonly repo: EhrRepository,
+    private readonly baseUrl: string,
+    private readonly smartUrls: { authorize: string; token: string },
+    private readonly subscriptions?: SubscriptionDelivery,
+  ) {}
 
   /** `path` is what follows `/fhir/` (with its query string); `body` is parsed JSON or undefined. */
   async handle(method: string, path: string, headers: Record<string, string | string[] | undefined>, body: unknown, access: FhirAccess): Promise<FhirHttpResult> {
@@ -54,6 +61,8 @@ export class FhirEndpoint {
     }
     const query: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
+    const operation = /^Subscription\/([^/]+)\/\$(status|events)$/.exec(route);
+    if (operation && (method === 'GET' || method === 'POST')) return this.subscriptionOperation(operation[2] as 'status' | 'events', operation[1], query, body, access);
     const found = this.router.find(method as HttpMethod, route);
     const interaction = found?.data?.interaction;
     if (!found || !interaction || !SUPPORTED_INTERACTIONS.has(interaction)) {
@@ -64,6 +73,7 @@ export class FhirEndpoint {
       if (interaction === 'batch') return await this.batch(body, headers, access);
       const access_ = this.accessTo(access, type, PERMISSION[interaction]);
       if (access_ === 'denied') return fail(403, `the token's scopes do not allow ${PERMISSION[interaction]} on ${type}`);
+      if (type === 'Subscription' && access_ === 'patient-compartment') return fail(403, 'Subscriptions need a user/ or system/ scope (e.g. system/Subscription.cruds), not a patient/ one');
       if (interaction === 'search-type') return await this.search(type, query, access, access_);
       if (body !== undefined && interaction !== 'patch') {
         const problem = this.problemWith(body, type, found.params.id);
@@ -121,7 +131,32 @@ export class FhirEndpoint {
       const issue = normalizeOperationOutcome(e).issue?.[0];
       return `${issue?.expression?.[0] ?? resource.resourceType}: ${issue?.details?.text ?? 'invalid'}`;
     }
+    if (resource.resourceType === 'Subscription') {
+      const config = readSubscription(resource);
+      if (typeof config === 'string') return config;
+    }
     return undefined;
+  }
+
+  /** `Subscription/{id}/$status` and `$events` (Backport IG), parameters from the query and a POSTed Parameters. */
+  private subscriptionOperation(name: 'status' | 'events', id: string, query: Record<string, string[]>, body: unknown, access: FhirAccess): FhirHttpResult {
+    if (!this.subscriptions) return fail(404, `Subscription/${id}/$${name}: Subscriptions are not delivered by this server`);
+    if (!access.open && accessFor(access.scopes, 'Subscription', 'r') !== 'unrestricted') return fail(403, `$${name} needs a user/ or system/ scope that reads Subscription`);
+    const params: Record<string, string | undefined> = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v[0]]));
+    if (body !== undefined) {
+      const parameters = body as Parameters;
+      if (parameters?.resourceType !== 'Parameters') return fail(400, `POST $${name} takes a Parameters resource`);
+      for (const p of parameters.parameter ?? []) {
+        const value = p.valueString ?? p.valueCode ?? p.valueInteger ?? p.valueUnsignedInt ?? p.valuePositiveInt;
+        if (p.name && value !== undefined) params[p.name] = String(value);
+      }
+    }
+    try {
+      return { status: 200, body: this.subscriptions.operation(name, id, params) };
+    } catch (e) {
+      const outcome = normalizeOperationOutcome(e);
+      return { status: getStatus(outcome), body: outcome };
+    }
   }
 
   private inCompartment(resource: Resource, patient: string | undefined): boolean {
@@ -256,6 +291,7 @@ export class FhirEndpoint {
       if (access.open) continue;
       const reach = accessFor(access.scopes, type, PERMISSION[interaction]);
       if (reach === 'denied') return fail(403, `Bundle.entry[${i}]: the token's scopes do not allow ${PERMISSION[interaction]} on ${type}`);
+      if (type === 'Subscription' && reach === 'patient-compartment') return fail(403, `Bundle.entry[${i}]: Subscriptions need a user/ or system/ scope, not a patient/ one`);
       if (reach === 'patient-compartment' && (!entry.resource || !this.inCompartment(entry.resource, access.patient))) {
         return fail(403, `Bundle.entry[${i}]: outside the compartment of Patient/${access.patient ?? '?'} this token is for`);
       }
