@@ -13,12 +13,10 @@ import { StudentModel } from '../inference/student-model';
 import { BackendTokenClient, BackendTokenError } from './backend-token';
 import { NotificationError, parseNotification, patientOf, TRIGGER_TYPES, typeAndId, type NotificationEvent } from './notification.parser';
 import { SubscriptionStore, type Job, type Registration } from './subscription.store';
+import { ORDER_INTENTS } from './subscription-resource';
 import { SYSTEMS, uuidOf, WRITE_BACK_SYSTEM_PREFIX, writeBackTransaction } from './write-back.builder';
 
-/** MedicationRequest intents other than `proposal`: the subscriber's own proposals never feed the next recommendation. */
-export const ORDER_INTENTS = 'order,original-order,reflex-order,filler-order,instance-order,plan,option';
-
-/** The hooks' prefetch queries, with proposals left out (they would read as drafted orders). */
+/** The hooks' prefetch queries, with proposals left out (the subscriber's own would read as drafted orders). */
 export const SUBSCRIPTION_QUERIES: Record<PrefetchKey, string> = {
   ...DEFAULT_PREFETCH,
   medicationRequests: `${DEFAULT_PREFETCH.medicationRequests}&intent=${ORDER_INTENTS}`,
@@ -155,6 +153,12 @@ export class SubscriptionWorker implements OnApplicationBootstrap, OnApplication
     const encounterId = encounterRef && typeAndId(encounterRef).startsWith('Encounter/') ? typeAndId(encounterRef).slice('Encounter/'.length) : undefined;
     const eventId = `${reg.id}/${job.key}`;
 
+    try {
+      await client.read(patient);
+    } catch (e) {
+      if (e instanceof FhirServerError && (e.status === 404 || e.status === 410)) return `ignored: ${job.focus} names ${patient}, which the server does not hold`;
+      throw e;
+    }
     const written = await client.searchAll(`RequestGroup?identifier=${encodeURIComponent(`${SYSTEMS.requestGroup}|${eventId}`)}`);
     if (written.length > 0) return `already written: RequestGroup/${written[0].id}`;
 
