@@ -46,6 +46,10 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     expect(types).toEqual(['RequestGroup', 'MedicationRequest', 'MedicationRequest', 'GuidanceResponse', 'DetectedIssue']);
     for (const e of bundle.entry!) expect(() => validateResource(e.resource as MedplumResource)).not.toThrow();
     expect(() => validateResource(bundle as unknown as MedplumResource)).not.toThrow();
+    // The validator is real: a RequestGroup without status, or an action with neither resource nor sub-actions, fails it.
+    const rg = bundle.entry![0].resource as RequestGroup;
+    expect(() => validateResource({ ...rg, status: undefined } as unknown as MedplumResource)).toThrow(/RequestGroup.status/);
+    expect(() => validateResource({ ...rg, action: [{ title: 'x', action: [{ title: 'y', resource: { reference: 'MedicationRequest/1' }, action: [{ title: 'z' }] }] }] } as unknown as MedplumResource)).toThrow(/rqg-1/);
   });
 
   it('RequestGroup: active proposal for the patient and encounter, one action per card, nested actions referencing the draft proposals', () => {
