@@ -60,12 +60,13 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     expect(rg.action).toHaveLength(cards.length);
     expect(rg.action![0]).toMatchObject({ title: cards[0].summary, description: cards[0].detail, priority: 'routine', selectionBehavior: 'any', documentation: [{ type: 'documentation', display: 'leader-student 1.2.0' }] });
     const proposals = bundle.entry!.filter((e) => e.resource!.resourceType === 'MedicationRequest');
-    expect(rg.action![0].action!.map((a) => a.resource!.reference)).toEqual(proposals.map((e) => e.fullUrl));
+    expect(rg.action![0].action!.map((a) => a.resource!.reference)).toEqual(proposals.map((e) => `MedicationRequest/${e.resource!.id}`));
     for (const e of proposals) {
       const mr = e.resource as MedicationRequest;
       expect(mr).toMatchObject({ status: 'draft', intent: 'proposal', subject: { reference: 'Patient/p1' }, encounter: { reference: 'Encounter/e7' } });
       expect(mr.medicationCodeableConcept!.coding![0].system).toBe(RX);
-      expect(e.request).toEqual({ method: 'POST', url: 'MedicationRequest', ifNoneExist: `identifier=${encodeURIComponent(`${SYSTEMS.proposal}|${mr.identifier![0].value}`)}` });
+      expect(mr.identifier![0].system).toBe(SYSTEMS.proposal);
+      expect(e.request).toEqual({ method: 'PUT', url: `MedicationRequest/${mr.id}` });
     }
     expect(proposals.map((e) => (e.resource as MedicationRequest).identifier![0].value).sort()).toEqual(['reg-1/event-4/A02B', 'reg-1/event-4/M01A']);
   });
@@ -75,7 +76,7 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     const gr = bundle.entry!.find((e) => e.resource!.resourceType === 'GuidanceResponse')!.resource as GuidanceResponse;
     expect(gr).toMatchObject({
       status: 'success', moduleCanonical: 'http://leader-cds.org/fhir/model/leader-student|1.2.0',
-      requestIdentifier: { system: SYSTEMS.notificationEvent, value: 'reg-1/event-4' }, result: { reference: bundle.entry![0].fullUrl }, subject: { reference: 'Patient/p1' },
+      requestIdentifier: { system: SYSTEMS.notificationEvent, value: 'reg-1/event-4' }, result: { reference: `RequestGroup/${bundle.entry![0].resource!.id}` }, subject: { reference: 'Patient/p1' },
     });
   });
 
@@ -85,16 +86,19 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     expect(issues).toHaveLength(1);
     const naproxen = bundle.entry!.find((e) => (e.resource as MedicationRequest).identifier?.[0].value === 'reg-1/event-4/M01A')!;
     expect(issues[0]).toMatchObject({ status: 'preliminary', severity: 'moderate', code: { coding: [{ code: 'DRG' }] }, patient: { reference: 'Patient/p1' }, identifier: [{ value: 'reg-1/event-4/B01A+M01A' }] });
-    expect(issues[0].implicated!.map((r) => r.reference ?? r.display)).toEqual(expect.arrayContaining([naproxen.fullUrl, expect.stringContaining('Warfarin 5 MG Oral Tablet')]));
+    expect(issues[0].implicated!.map((r) => r.reference ?? r.display)).toEqual(expect.arrayContaining([`MedicationRequest/${naproxen.resource!.id}`, expect.stringContaining('Warfarin 5 MG Oral Tablet')]));
   });
 
-  it('is deterministic and conditional: the same event builds the same Bundle, every create guarded by ifNoneExist', () => {
+  it('is idempotent: the same event writes the same ids (PUT), another event other ids; no conditional entries (Medplum caps those at 8)', () => {
     const a = writeBackTransaction(input());
     const b = writeBackTransaction(input());
-    expect(a.entry!.map((e) => [e.fullUrl, e.request])).toEqual(b.entry!.map((e) => [e.fullUrl, e.request]));
-    for (const e of a.entry!) expect(e.request!.ifNoneExist).toMatch(/^identifier=http/);
+    expect(a.entry!.map((e) => e.request)).toEqual(b.entry!.map((e) => e.request));
+    for (const e of a.entry!) {
+      expect(e.request).toEqual({ method: 'PUT', url: `${e.resource!.resourceType}/${e.resource!.id}` });
+      expect((e.resource as { identifier?: { system?: string }[] }).identifier![0].system).toMatch(/^http:\/\/leader-cds.org\/fhir\/identifier\//);
+    }
     const other = writeBackTransaction(input({ eventId: 'reg-1/event-5' }));
-    expect(other.entry![0].fullUrl).not.toBe(a.entry![0].fullUrl);
+    expect(other.entry![0].resource!.id).not.toBe(a.entry![0].resource!.id);
   });
 
   it('revokes the earlier RequestGroups in the same transaction', () => {

@@ -40,11 +40,16 @@ const PRIORITY: Record<CdsIndicator, RequestGroupAction['priority']> = { info: '
  * action per suggestion whose `resource` is a draft/proposal MedicationRequest of the card's product),
  * a GuidanceResponse (module = the model, requestIdentifier = the event, result = the RequestGroup), a
  * DetectedIssue per interacting pair that involves a suggested class, and the earlier active
- * RequestGroups revoked. Every create is conditional (`ifNoneExist` on an identifier derived from
- * `eventId`), so sending the same event's transaction twice creates nothing new.
+ * RequestGroups revoked.
+ *
+ * Idempotent by deterministic ids: every resource's id and identifier derive from `eventId`, and each is
+ * written with PUT, so a repeated event rewrites the same resources and never adds one. Not conditional
+ * creates (`ifNoneExist`): Medplum's FHIR router (the local EHR's, and Medplum's server) runs a
+ * transaction with any conditional entry under strict isolation and refuses it beyond 8 entries, which a
+ * recommendation with its proposals, interactions and revocations exceeds.
  */
 export function writeBackTransaction(input: WriteBackInput): Bundle {
-  const urn = (role: string) => `urn:uuid:${uuidOf(`${input.eventId}|${role}`)}`;
+  const idOf = (role: string) => uuidOf(`${input.eventId}|${role}`);
   const subject: Reference = { reference: `Patient/${input.patientId}` };
   const encounter: Reference | undefined = input.encounterId ? { reference: `Encounter/${input.encounterId}` } : undefined;
   const author = { display: `${input.model.name} ${input.model.version} (leader-cds)` };
@@ -56,10 +61,11 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
       const r = a.resource as MedicationRequest | undefined;
       if (a.type !== 'create' || r?.resourceType !== 'MedicationRequest') return [];
       const atc3 = r.medicationCodeableConcept?.coding?.find((x) => x.system?.includes('atc'))?.code ?? `suggestion-${c}`;
-      const fullUrl = urn(`proposal|${atc3}`);
+      const id = idOf(`proposal|${atc3}`);
       const value = `${input.eventId}/${atc3}`;
       const proposal: MedicationRequest = {
         ...r,
+        id,
         identifier: [{ system: SYSTEMS.proposal, value }],
         status: 'draft',
         intent: 'proposal',
@@ -68,9 +74,9 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
         authoredOn: input.authoredOn,
         note: [{ text: 'Proposed by the leader-cds model after a chart change; no dose is proposed: set dose, route and frequency before ordering.' }],
       };
-      entries.push(conditionalCreate(fullUrl, proposal, SYSTEMS.proposal, value));
-      proposalOf.set(atc3, fullUrl);
-      return [{ title: s.label, ...(a.description ? { description: a.description } : {}), type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] }, resource: { reference: fullUrl } }];
+      entries.push(idempotentWrite(proposal));
+      proposalOf.set(atc3, `MedicationRequest/${id}`);
+      return [{ title: s.label, ...(a.description ? { description: a.description } : {}), type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] }, resource: { reference: `MedicationRequest/${id}` } }];
     }));
     return {
       title: card.summary,
@@ -81,9 +87,10 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
     };
   });
 
-  const requestGroupUrl = urn('request-group');
+  const requestGroupId = idOf('request-group');
   const requestGroup: RequestGroup = {
     resourceType: 'RequestGroup',
+    id: requestGroupId,
     identifier: [{ system: SYSTEMS.requestGroup, value: input.eventId }],
     status: 'active',
     intent: 'proposal',
@@ -94,9 +101,9 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
     reasonCode: [{ text: `Chart change: ${input.reason}` }],
     ...(actions.length > 0 ? { action: actions } : {}),
   };
-  const guidanceUrl = urn('guidance-response');
   const guidance: GuidanceResponse = {
     resourceType: 'GuidanceResponse',
+    id: idOf('guidance-response'),
     identifier: [{ system: SYSTEMS.guidanceResponse, value: input.eventId }],
     requestIdentifier: { system: SYSTEMS.notificationEvent, value: input.eventId },
     moduleCanonical: `${MODEL_CANONICAL_BASE}${encodeURIComponent(input.model.name)}|${input.model.version}`,
@@ -105,13 +112,14 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
     ...(encounter ? { encounter } : {}),
     occurrenceDateTime: input.authoredOn,
     reasonCode: [{ text: `Chart change: ${input.reason}` }],
-    result: { reference: requestGroupUrl },
+    result: { reference: `RequestGroup/${requestGroupId}` },
   };
   const issues = input.interactions.filter((i) => i.a.role === 'suggested' || i.b.role === 'suggested').map((i): BundleEntry => {
     const pair = [i.a.atc3, i.b.atc3].sort().join('+');
     const value = `${input.eventId}/${pair}`;
     const issue: DetectedIssue = {
       resourceType: 'DetectedIssue',
+      id: idOf(`detected-issue|${pair}`),
       identifier: [{ system: SYSTEMS.detectedIssue, value }],
       status: 'preliminary',
       code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'DRG', display: 'Drug Interaction Alert' }], text: 'Drug-drug interaction' },
@@ -123,28 +131,25 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
       implicated: [sideReference(i.a, proposalOf), sideReference(i.b, proposalOf)],
       detail: `Class-level interaction (the model's TWOSIDES-derived matrix): ${sideText(i.a)} with ${sideText(i.b)}. Review the specific drugs and doses before ordering.`,
     };
-    return conditionalCreate(urn(`detected-issue|${pair}`), issue, SYSTEMS.detectedIssue, value);
+    return idempotentWrite(issue);
   });
-  const revoked: BundleEntry[] = input.supersede.map((rg) => ({
-    fullUrl: `RequestGroup/${rg.id}`,
-    resource: { ...rg, status: 'revoked' },
-    request: { method: 'PUT', url: `RequestGroup/${rg.id}` },
-  }));
+  const revoked = input.supersede.map((rg) => idempotentWrite({ ...rg, status: 'revoked' } as RequestGroup & { id: string }));
   return {
     resourceType: 'Bundle',
     type: 'transaction',
     entry: [
-      conditionalCreate(requestGroupUrl, requestGroup, SYSTEMS.requestGroup, input.eventId),
+      idempotentWrite(requestGroup),
       ...entries,
-      conditionalCreate(guidanceUrl, guidance, SYSTEMS.guidanceResponse, input.eventId),
+      idempotentWrite(guidance),
       ...issues,
       ...revoked,
     ],
   };
 }
 
-function conditionalCreate(fullUrl: string, resource: BundleEntry['resource'] & object, system: string, value: string): BundleEntry {
-  return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType, ifNoneExist: `identifier=${encodeURIComponent(`${system}|${value}`)}` } };
+/** PUT to the id derived from the event: sending the same event's transaction again rewrites the same resources, never adds one. */
+function idempotentWrite(resource: RequestGroup | MedicationRequest | GuidanceResponse | DetectedIssue): BundleEntry {
+  return { resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } };
 }
 
 function sideReference(side: InteractionSide, proposals: Map<string, string>): Reference {
@@ -157,7 +162,7 @@ function sideText(side: InteractionSide): string {
   return `${side.drug} (${side.className ? `${side.className}, ` : ''}ATC ${side.atc3}; ${side.role})`;
 }
 
-/** A UUID-shaped name derived from text (stable fullUrls and hookInstance: the same event builds the same Bundle). */
+/** A UUID-shaped name derived from text (stable resource ids and hookInstance: the same event builds the same Bundle). */
 export function uuidOf(text: string): string {
   const h = sha256Hex(text);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;

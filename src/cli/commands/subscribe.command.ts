@@ -110,8 +110,8 @@ export function register(program: Command): void {
           const renewed: Subscription = { ...sub, status: 'requested' };
           delete renewed.error;
           await client.send('PUT', `Subscription/${reg.subscriptionId}`, renewed);
-          // Events missed while it was off are recovered by the service ($events, else a re-query).
-          store.queuePoll(reg.id);
+          // Missed events: a topic subscription's handshake reveals the server's count ($events fills the gap); classic ones are re-queried.
+          if (reg.kind === 'classic') store.queuePoll(reg.id);
           process.stdout.write(`Subscription/${reg.subscriptionId}: ${sub.status} → requested${sub.error ? ` (was: ${sub.error})` : ''}\n`);
         }
       });
