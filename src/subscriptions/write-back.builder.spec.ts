@@ -89,6 +89,17 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     expect(issues[0].implicated!.map((r) => r.reference ?? r.display)).toEqual(expect.arrayContaining([`MedicationRequest/${naproxen.resource!.id}`, expect.stringContaining('Warfarin 5 MG Oral Tablet')]));
   });
 
+  it('one DetectedIssue per class pair: two current drugs of one class give one issue implicating both (ids stay unique)', () => {
+    const { result, cards } = recommendation();
+    const heparin = { ...result.interactions[0], b: { ...result.interactions[0].b, drug: 'Heparin 5000 UNIT/ML' } };
+    const bundle = writeBackTransaction(input({ cards, interactions: [...result.interactions, heparin] }));
+    const issues = bundle.entry!.filter((e) => e.resource!.resourceType === 'DetectedIssue').map((e) => e.resource as DetectedIssue);
+    expect(issues).toHaveLength(1);
+    expect(issues[0].implicated).toHaveLength(3);
+    const urls = bundle.entry!.map((e) => e.request!.url);
+    expect(new Set(urls).size).toBe(urls.length);
+  });
+
   it('is idempotent: the same event writes the same ids (PUT), another event other ids; no conditional entries (Medplum caps those at 8)', () => {
     const a = writeBackTransaction(input());
     const b = writeBackTransaction(input());

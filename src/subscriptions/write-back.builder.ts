@@ -59,8 +59,8 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
   const actions: RequestGroupAction[] = input.cards.map((card, c) => {
     const nested: RequestGroupAction[] = (card.suggestions ?? []).flatMap((s) => (s.actions ?? []).flatMap((a) => {
       const r = a.resource as MedicationRequest | undefined;
-      if (a.type !== 'create' || r?.resourceType !== 'MedicationRequest') return [];
-      const atc3 = r.medicationCodeableConcept?.coding?.find((x) => x.system?.includes('atc'))?.code ?? `suggestion-${c}`;
+      const atc3 = r?.medicationCodeableConcept?.coding?.find((x) => x.system?.includes('atc'))?.code ?? `suggestion-${c}`;
+      if (a.type !== 'create' || r?.resourceType !== 'MedicationRequest' || proposalOf.has(atc3)) return [];
       const id = idOf(`proposal|${atc3}`);
       const value = `${input.eventId}/${atc3}`;
       const proposal: MedicationRequest = {
@@ -114,13 +114,19 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
     reasonCode: [{ text: `Chart change: ${input.reason}` }],
     result: { reference: `RequestGroup/${requestGroupId}` },
   };
-  const issues = input.interactions.filter((i) => i.a.role === 'suggested' || i.b.role === 'suggested').map((i): BundleEntry => {
+  // One DetectedIssue per interacting class pair (the matrix is class-level); every drug pair of it is implicated.
+  const byPair = new Map<string, DrugInteraction[]>();
+  for (const i of input.interactions.filter((x) => x.a.role === 'suggested' || x.b.role === 'suggested')) {
     const pair = [i.a.atc3, i.b.atc3].sort().join('+');
-    const value = `${input.eventId}/${pair}`;
+    byPair.set(pair, [...(byPair.get(pair) ?? []), i]);
+  }
+  const issues = [...byPair].map(([pair, pairs]): BundleEntry => {
+    const implicated = new Map<string, Reference>();
+    for (const i of pairs) for (const side of [i.a, i.b]) implicated.set(sideText(side), sideReference(side, proposalOf));
     const issue: DetectedIssue = {
       resourceType: 'DetectedIssue',
       id: idOf(`detected-issue|${pair}`),
-      identifier: [{ system: SYSTEMS.detectedIssue, value }],
+      identifier: [{ system: SYSTEMS.detectedIssue, value: `${input.eventId}/${pair}` }],
       status: 'preliminary',
       code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'DRG', display: 'Drug Interaction Alert' }], text: 'Drug-drug interaction' },
       // The model's matrix is class-level (TWOSIDES-derived) and carries no severity grade.
@@ -128,8 +134,8 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
       patient: subject,
       identifiedDateTime: input.authoredOn,
       author: { display: author.display },
-      implicated: [sideReference(i.a, proposalOf), sideReference(i.b, proposalOf)],
-      detail: `Class-level interaction (the model's TWOSIDES-derived matrix): ${sideText(i.a)} with ${sideText(i.b)}. Review the specific drugs and doses before ordering.`,
+      implicated: [...implicated.values()],
+      detail: `Class-level interaction (the model's TWOSIDES-derived matrix): ${pairs.map((i) => `${sideText(i.a)} with ${sideText(i.b)}`).join('; ')}. Review the specific drugs and doses before ordering.`,
     };
     return idempotentWrite(issue);
   });
