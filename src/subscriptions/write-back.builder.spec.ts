@@ -121,6 +121,16 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     expect(() => validateResource(last.resource as MedplumResource)).not.toThrow();
   });
 
+  it('a card with nothing to order (interactions only) becomes a note, keeping every action valid (rqg-1)', () => {
+    const { cards } = recommendation();
+    const info = { ...cards[0], summary: 'Current medications, possible interaction: A with B', detail: 'Review.', suggestions: undefined, selectionBehavior: undefined };
+    const bundle = writeBackTransaction(input({ cards: [info, ...cards] }));
+    const rg = bundle.entry![0].resource as RequestGroup;
+    expect(rg.action).toHaveLength(cards.length);
+    expect(rg.note).toEqual([expect.objectContaining({ text: expect.stringContaining('**Current medications, possible interaction: A with B** (info)') })]);
+    expect(() => validateResource(rg as unknown as MedplumResource)).not.toThrow();
+  });
+
   it('no cards (nothing likely): still one RequestGroup and GuidanceResponse for the event, no proposals', () => {
     const bundle = writeBackTransaction(input({ cards: [], interactions: [] }));
     expect(bundle.entry!.map((e) => e.resource!.resourceType)).toEqual(['RequestGroup', 'GuidanceResponse']);

@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, DetectedIssue, GuidanceResponse, MedicationRequest, Reference, RequestGroup, RequestGroupAction } from 'fhir/r4';
+import type { Annotation, Bundle, BundleEntry, DetectedIssue, GuidanceResponse, MedicationRequest, Reference, RequestGroup, RequestGroupAction } from 'fhir/r4';
 import { sha256Hex } from '../common/sha256';
 import type { DrugInteraction, InteractionSide } from '../recommend/recommendation.types';
 import type { CdsCard, CdsIndicator } from '../cds-hooks/cds-hooks.types';
@@ -36,8 +36,8 @@ const PRIORITY: Record<CdsIndicator, RequestGroupAction['priority']> = { info: '
 
 /**
  * The write-back of one processed event, as one FHIR transaction, following the CDS Hooks ↔ Clinical
- * Reasoning mapping: a RequestGroup (status active, intent proposal; one action per card, one nested
- * action per suggestion whose `resource` is a draft/proposal MedicationRequest of the card's product),
+ * Reasoning mapping: a RequestGroup (status active, intent proposal; one action per card that proposes
+ * orders, one nested action per suggestion whose `resource` is a draft/proposal MedicationRequest of the card's product),
  * a GuidanceResponse (module = the model, requestIdentifier = the event, result = the RequestGroup), a
  * DetectedIssue per interacting pair that involves a suggested class, and the earlier active
  * RequestGroups revoked.
@@ -56,7 +56,11 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
   const entries: BundleEntry[] = [];
   const proposalOf = new Map<string, string>();
 
-  const actions: RequestGroupAction[] = input.cards.map((card, c) => {
+  const actions: RequestGroupAction[] = [];
+  // R4 rqg-1: an action holds a resource or sub-actions. A card with nothing to order (interactions only,
+  // deceased, no product) is kept whole as a note of the RequestGroup instead.
+  const notes: Annotation[] = [];
+  input.cards.forEach((card, c) => {
     const nested: RequestGroupAction[] = (card.suggestions ?? []).flatMap((s) => (s.actions ?? []).flatMap((a) => {
       const r = a.resource as MedicationRequest | undefined;
       const atc3 = r?.medicationCodeableConcept?.coding?.find((x) => x.system?.includes('atc'))?.code ?? `suggestion-${c}`;
@@ -78,13 +82,18 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
       proposalOf.set(atc3, `MedicationRequest/${id}`);
       return [{ title: s.label, ...(a.description ? { description: a.description } : {}), type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] }, resource: { reference: `MedicationRequest/${id}` } }];
     }));
-    return {
+    if (nested.length === 0) {
+      notes.push({ authorString: card.source.label, time: input.authoredOn, text: `**${card.summary}** (${card.indicator})${card.detail ? `\n\n${card.detail}` : ''}` });
+      return;
+    }
+    actions.push({
       title: card.summary,
       ...(card.detail ? { description: card.detail } : {}),
       priority: PRIORITY[card.indicator],
       documentation: [{ type: 'documentation', display: card.source.label, ...(card.source.url ? { url: card.source.url } : {}) }],
-      ...(nested.length > 0 ? { selectionBehavior: card.selectionBehavior === 'at-most-one' ? 'at-most-one' : 'any', action: nested } : {}),
-    };
+      selectionBehavior: card.selectionBehavior === 'at-most-one' ? 'at-most-one' : 'any',
+      action: nested,
+    });
   });
 
   const requestGroupId = idOf('request-group');
@@ -100,6 +109,7 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
     author,
     reasonCode: [{ text: `Chart change: ${input.reason}` }],
     ...(actions.length > 0 ? { action: actions } : {}),
+    ...(notes.length > 0 ? { note: notes } : {}),
   };
   const guidance: GuidanceResponse = {
     resourceType: 'GuidanceResponse',
