@@ -61,8 +61,8 @@ export class NotificationGate {
     const reg = this.store.registration(decodeURIComponent(m[1]));
     if (!reg) return void refuse(res, 404, operationOutcome('not-found', [`no subscription registration ${m[1].slice(0, 80)} at this service`]));
     if (req.headers['x-signature'] !== undefined) return next();
-    const problem = originProblem(reg, req.headers, Buffer.alloc(0));
-    if (problem) return void refuse(res, 401, operationOutcome('login', [problem]));
+    // As everywhere in the service, a 401 says no more than `login` (no hint for a caller guessing secrets).
+    if (originProblem(reg, req.headers, Buffer.alloc(0))) return void refuse(res, 401, operationOutcome('login'));
     next();
   };
 }

@@ -6,7 +6,7 @@
  * duplicated, reordered and dropped deliveries, 503s from the FHIR server and a kill -9 between the
  * acknowledgement and the write-back must each still end in exactly one write-back per event.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import type { Bundle, DetectedIssue, Encounter, GuidanceResponse, MedicationRequ
 import { loadFhirDefinitions } from '../../src/ehr/fhir-definitions';
 import { BackendTokenClient } from '../../src/subscriptions/backend-token';
 import { ORDER_INTENTS } from '../../src/subscriptions/subscription-resource';
+import { SubscriptionStore } from '../../src/subscriptions/subscription.store';
 import { SYSTEMS } from '../../src/subscriptions/write-back.builder';
 import { type EhrProcess, startEhrProcess } from '../support/ehr-process';
 import { runLeader } from '../support/leader-cli';
@@ -220,5 +221,40 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     const noKey = await runLeader(['subscribe', 'list'], { ...env, SUBSCRIPTIONS_PRIVATE_KEY_FILE: '' });
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr).toMatch(/^leader: Invalid environment variables: SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together/);
+  });
+
+  it('the endpoint refuses what is not from the server or not a notification: 404, 401, 400, 415 with OperationOutcomes; Medplum X-Signature accepted', async () => {
+    const store = SubscriptionStore.open(path.join(env.LEADER_DATA_DIR, 'subscriptions.sqlite'));
+    const secret = store.registration(registration)!.secret;
+    store.close();
+    const endpoint = `${service.url}/fhir-notifications/${registration}`;
+    // An Encounter the server does not hold: accepted, then dropped by the worker (nothing written).
+    const body = JSON.stringify({ resourceType: 'Encounter', id: 'not-on-server', meta: { versionId: '1' }, status: 'finished', class: { code: 'IMP' }, subject: { reference: `Patient/${PATIENT}` } });
+    const send = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }) => fetch(url, { method: 'POST', ...init }).then(async (r) => ({ status: r.status, json: await r.json() as { resourceType: string; issue: { diagnostics?: string }[] } }));
+    const json = { 'Content-Type': 'application/fhir+json' };
+    const unknown = await send(`${service.url}/fhir-notifications/${randomUUID()}`, { headers: { ...json, Authorization: `Bearer ${secret}` }, body });
+    expect(unknown).toMatchObject({ status: 404, json: { resourceType: 'OperationOutcome' } });
+    const noSecret = await send(endpoint, { headers: json, body });
+    // 401s say only `login`, as everywhere in the service.
+    expect(noSecret).toEqual({ status: 401, json: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] } });
+    const wrong = await send(endpoint, { headers: { ...json, Authorization: 'Bearer nope' }, body });
+    expect(wrong.status).toBe(401);
+    const badSignature = await send(`${endpoint}/Encounter/not-on-server`, { method: 'PUT', headers: { ...json, 'X-Signature': createHmac('sha256', 'other').update(body).digest('hex') }, body });
+    expect(badSignature).toEqual({ status: 401, json: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] } });
+    const signed = await send(`${endpoint}/Encounter/not-on-server`, { method: 'PUT', headers: { ...json, 'X-Signature': createHmac('sha256', secret).update(body).digest('hex') }, body });
+    expect(signed).toMatchObject({ status: 200, json: { issue: [{ diagnostics: 'classic-resource: 1 new job(s) queued' }] } });
+    const mismatch = await send(`${endpoint}/Condition/not-on-server`, { method: 'PUT', headers: { ...json, Authorization: `Bearer ${secret}` }, body });
+    expect(mismatch).toMatchObject({ status: 400, json: { issue: [{ diagnostics: 'the URL names Condition/not-on-server but the body is a Encounter' }] } });
+    const notNotification = await send(endpoint, { headers: { ...json, Authorization: `Bearer ${secret}` }, body: JSON.stringify({ resourceType: 'Bundle', type: 'history', entry: [] }) });
+    expect(notNotification.status).toBe(400);
+    const text = await send(endpoint, { headers: { 'Content-Type': 'text/plain', Authorization: `Bearer ${secret}` }, body: 'hello' });
+    expect(text.status).toBe(415);
+    const proto = await send(endpoint, { headers: { ...json, Authorization: `Bearer ${secret}` }, body: '{"resourceType":"Bundle","__proto__":{"x":1}}' });
+    expect(proto.status).toBe(400);
+    await waitFor('the stray Encounter dropped', async () => {
+      const dead = await fetch(`${endpoint}/dead-letters`, { headers: { Authorization: `Bearer ${secret}` } }).then((r) => r.json()) as { counts: { pending: number; done: number; dead: number } };
+      return dead.counts.pending === 0 && dead.counts.dead === 0 ? dead : undefined;
+    });
+    expect((await writeBacks()).length).toBe(8);
   });
 });
