@@ -123,12 +123,9 @@ export class SubscriptionEnvironment {
 
 /** The subscriber's settings (also `leader subscribe`'s); a client id without a key file (or the reverse) is refused. */
 export function loadSubscriptionSettings(env: Env = process.env): SubscriptionSettings {
-  const problems = environmentProblems(SubscriptionEnvironment, env);
-  const v = declaredVariables(SubscriptionEnvironment, env);
-  if ((v.SUBSCRIPTIONS_CLIENT_ID === undefined) !== (v.SUBSCRIPTIONS_PRIVATE_KEY_FILE === undefined)) {
-    problems.push('SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together (a backend-services client needs both)');
-  }
+  const problems = subscriptionProblems(env);
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
+  const v = declaredVariables(SubscriptionEnvironment, env);
   const dataDir = v.LEADER_DATA_DIR === undefined ? path.resolve(repoRoot(), 'var') : path.resolve(v.LEADER_DATA_DIR);
   return {
     databaseFile: path.join(dataDir, 'subscriptions.sqlite'),
@@ -140,6 +137,15 @@ export function loadSubscriptionSettings(env: Env = process.env): SubscriptionSe
     retryBaseMs: v.SUBSCRIPTIONS_RETRY_BASE_MS === undefined ? 2000 : Number(v.SUBSCRIPTIONS_RETRY_BASE_MS),
     pollMs: v.SUBSCRIPTIONS_POLL_MS === undefined ? 1000 : Number(v.SUBSCRIPTIONS_POLL_MS),
   };
+}
+
+function subscriptionProblems(env: Env): string[] {
+  const problems = environmentProblems(SubscriptionEnvironment, env).filter((p) => !p.startsWith('LEADER_DATA_DIR='));
+  const v = declaredVariables(SubscriptionEnvironment, env);
+  if ((v.SUBSCRIPTIONS_CLIENT_ID === undefined) !== (v.SUBSCRIPTIONS_PRIVATE_KEY_FILE === undefined)) {
+    problems.push('SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together (a backend-services client needs both)');
+  }
+  return problems;
 }
 
 export class ConfigError extends Error {
@@ -213,7 +219,7 @@ export class AppEnvironment {
 
 /** Read and validate the configuration; every problem is listed as `NAME=value (why)`. */
 export function loadAppConfig(env: Env = process.env): AppConfig {
-  const problems = environmentProblems(AppEnvironment, env);
+  const problems = [...environmentProblems(AppEnvironment, env), ...subscriptionProblems(env)];
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
   const v = declaredVariables(AppEnvironment, env);
   const root = repoRoot();

@@ -151,7 +151,10 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     const guidance = await search<GuidanceResponse>(`GuidanceResponse?subject=Patient/${PATIENT}`);
     expect(guidance.map((g) => g.requestIdentifier!.value).sort()).toEqual([`${registration}/event-1`, `${registration}/event-2`]);
     const issues = (await search<DetectedIssue>(`DetectedIssue?patient=Patient/${PATIENT}&_count=1000`)).filter((d) => d.identifier![0].value!.startsWith(`${registration}/event-2/`));
-    expect(issues.length).toBeGreaterThan(0);
+    // This patient's suggestions interact with current medications (with models/default); whatever the
+    // model, DetectedIssues are written exactly when the order-select card flags an interaction.
+    const cardDetail = (cards as { detail?: string }[]).map((c) => c.detail ?? '').join('\n');
+    expect(issues.length > 0).toBe(/⚠ interacts with/.test(cardDetail));
     const proposalRefs = new Set(proposals.map((mr) => `MedicationRequest/${mr.id}`));
     for (const d of issues) {
       expect(d.identifier![0].value!.split('/').pop()!.split('+').some((c) => written.includes(c) || (active[0].action![0].description ?? '').includes(`(ATC ${c})`))).toBe(true);
@@ -223,11 +226,32 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     expect(noKey.stderr).toMatch(/^leader: Invalid environment variables: SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together/);
   });
 
+  it('classic R4 (HAPI PUT with channel.header and Medplum X-Signature; empty POST re-queried): one write-back per new version', async () => {
+    const removed = await runLeader(['subscribe', 'delete', '--id', registration], env);
+    expect(removed).toMatchObject({ code: 0, stdout: `deleted Subscription/${subscription} and registration ${registration}\n` });
+    const put = await runLeader(['subscribe', 'create', '--classic', '--fhir', ehr.fhirBase, '--service', service.url, '--patient', PATIENT], env);
+    expect(put.code).toBe(0);
+    expect(put.stdout.trim().split('\n').map((l) => /\(classic: (\w+)\?/.exec(l)?.[1])).toEqual(['Encounter', 'Condition', 'Procedure', 'MedicationRequest']);
+    const empty = await runLeader(['subscribe', 'create', '--classic', '--payload', 'empty', '--fhir', ehr.fhirBase, '--service', service.url, '--patient', PATIENT], env);
+    expect(empty.code).toBe(0);
+    const before = (await writeBacks()).length;
+    const created = await fhir<Resource>('POST', 'Condition', condition('K92.2'));
+    const key = `Condition/${created.id}/_history/${created.meta!.versionId}`;
+    // Two classic Subscriptions match (PUT with the resource, and an empty POST that makes the service re-query): two registrations, one write-back each.
+    const rgs = await waitFor('both classic write-backs', async () => {
+      const mine = (await writeBacks()).filter((rg) => rg.identifier![0].value!.endsWith(`/${key}`));
+      return mine.length === 2 ? mine : undefined;
+    });
+    expect(new Set(rgs.map((rg) => rg.identifier![0].value!.split('/')[0])).size).toBe(2);
+    expect((await writeBacks()).length).toBe(before + 2);
+  });
+
   it('the endpoint refuses what is not from the server or not a notification: 404, 401, 400, 415 with OperationOutcomes; Medplum X-Signature accepted', async () => {
     const store = SubscriptionStore.open(path.join(env.LEADER_DATA_DIR, 'subscriptions.sqlite'));
-    const secret = store.registration(registration)!.secret;
+    const reg = store.registrations().find((r) => r.criteria.startsWith('Encounter?'))!;
     store.close();
-    const endpoint = `${service.url}/fhir-notifications/${registration}`;
+    const { secret } = reg;
+    const endpoint = `${service.url}/fhir-notifications/${reg.id}`;
     // An Encounter the server does not hold: accepted, then dropped by the worker (nothing written).
     const body = JSON.stringify({ resourceType: 'Encounter', id: 'not-on-server', meta: { versionId: '1' }, status: 'finished', class: { code: 'IMP' }, subject: { reference: `Patient/${PATIENT}` } });
     const send = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }) => fetch(url, { method: 'POST', ...init }).then(async (r) => ({ status: r.status, json: await r.json() as { resourceType: string; issue: { diagnostics?: string }[] } }));
@@ -255,6 +279,6 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
       const dead = await fetch(`${endpoint}/dead-letters`, { headers: { Authorization: `Bearer ${secret}` } }).then((r) => r.json()) as { counts: { pending: number; done: number; dead: number } };
       return dead.counts.pending === 0 && dead.counts.dead === 0 ? dead : undefined;
     });
-    expect((await writeBacks()).length).toBe(8);
+    expect((await writeBacks()).filter((rg) => rg.identifier![0].value!.includes('not-on-server'))).toEqual([]);
   });
 });
