@@ -215,11 +215,14 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
     let body: unknown;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const raw = await readBody(req);
-      if (raw.length === 0) return fail(400, `${method} needs a JSON body`);
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch (e) {
-        return fail(400, `the request body is not JSON (${(e as Error).message.split('\n')[0]})`);
+      // An operation (Subscription $status, $events) may be POSTed without parameters.
+      if (raw.length === 0 && !/\/\$[a-z-]+(\?|$)/.test(path)) return fail(400, `${method} needs a JSON body`);
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch (e) {
+          return fail(400, `the request body is not JSON (${(e as Error).message.split('\n')[0]})`);
+        }
       }
     }
     return fhir.handle(method, path, req.headers, body, access);

@@ -72,4 +72,17 @@ describe('FhirEndpoint over the in-memory store', () => {
     expect(JSON.stringify(unknown.body)).toContain('shoe-size');
     expect(((await get('Patient?_summary=count')).body as Bundle).total).toBe(2);
   });
+
+  it('lets only user/ and system/ scopes create Subscriptions, and only valid ones', async () => {
+    const sub = { resourceType: 'Subscription', status: 'requested', reason: 'r', criteria: 'Encounter?', channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:1/hook' } };
+    const patientToken: FhirAccess = { open: false, scopes: resourceScopes('patient/*.cruds'), patient: 'p1' };
+    expect((await fhir.handle('POST', 'Subscription', {}, sub, patientToken)).status).toBe(403);
+    const tx = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: sub, request: { method: 'POST', url: 'Subscription' } }] };
+    expect((await fhir.handle('POST', '', {}, tx, patientToken)).status).toBe(403);
+    const systemToken: FhirAccess = { open: false, scopes: resourceScopes('system/Subscription.c') };
+    const javascript = await fhir.handle('POST', 'Subscription', {}, { ...sub, channel: { ...sub.channel, endpoint: 'javascript:alert(1)' } }, systemToken);
+    expect(javascript.status).toBe(400);
+    expect(JSON.stringify(javascript.body)).toContain('http(s) URL');
+    expect((await fhir.handle('POST', 'Subscription', {}, sub, systemToken)).status).toBe(201);
+  });
 });

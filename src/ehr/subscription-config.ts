@@ -1,4 +1,4 @@
-import { getResourceTypes, matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
+import { getResourceTypes, getSearchParameter, matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Extension, Resource, Subscription } from '@medplum/fhirtypes';
 
 /** The one topic `leader ehr` offers: a patient's chart changed (see `topicMatches`). */
@@ -28,6 +28,8 @@ const DEFAULT_TIMEOUT_S = 10;
 /** Backport R4 topic-based: the topic's events, optionally of some patients only. */
 export interface TopicChannel {
   kind: 'topic';
+  /** `channel.payload`: the notifications' Content-Type. */
+  mime: string;
   content: PayloadContent;
   /** Patient ids of the `patient=` filters; undefined: every patient. */
   patients?: ReadonlySet<string>;
@@ -84,10 +86,13 @@ export function readSubscription(sub: Subscription): SubscriptionConfig | string
   let search: SearchRequest;
   try {
     search = parseSearchRequest(criteria);
-    matchesSearchRequest({ resourceType: type } as Resource, search); // an unknown parameter throws here, not at the first event
   } catch (e) {
     return `Subscription.criteria ${criteria}: ${(e as Error).message}`;
   }
+  // Medplum's matching skips a parameter it does not know: refuse it here rather than match everything.
+  const unknown = (search.filters ?? []).find((f) => !getSearchParameter(type, f.code.split(':')[0]));
+  if (unknown) return `Subscription.criteria ${criteria}: ${unknown.code} is not a search parameter of ${type}`;
+  if (search.count !== undefined || search.sortRules?.length || search.include?.length) return `Subscription.criteria ${criteria}: only search parameters (no _count, _sort or _include) select events`;
   return { ...base, channel: { kind: 'classic', search, payload: channel.payload !== undefined } };
 }
 
@@ -102,14 +107,15 @@ function readTopicChannel(sub: Subscription): TopicChannel | string {
   let patients: Set<string> | undefined;
   const filters = ((sub as { _criteria?: { extension?: Extension[] } })._criteria?.extension ?? []).filter((e) => e.url === BACKPORT_URLS.filterCriteria);
   for (const filter of filters) {
-    const m = /^patient=(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(filter.valueString ?? '');
+    // The IG's examples prefix a type (`Encounter?patient=…`); here a patient filter covers every type of the topic.
+    const m = /^(?:(?:Encounter|Condition|Procedure|MedicationRequest)\?)?patient=(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(filter.valueString ?? '');
     if (!m) return `Subscription.criteria filter ${String(filter.valueString)}: this topic filters only by patient=Patient/{id}`;
     (patients ??= new Set()).add(m[1]);
   }
   const heartbeat = extension(channel.extension, BACKPORT_URLS.heartbeatPeriod)?.valueUnsignedInt;
   const maxCount = extension(channel.extension, BACKPORT_URLS.maxCount)?.valuePositiveInt ?? extension(channel.extension, BACKPORT_URLS.maxCount)?.valueUnsignedInt;
   return {
-    kind: 'topic', content: content as PayloadContent, patients,
+    kind: 'topic', mime: channel.payload, content: content as PayloadContent, patients,
     heartbeatMs: heartbeat && heartbeat > 0 ? heartbeat * 1000 : undefined,
     maxCount: maxCount && maxCount > 0 ? maxCount : 1,
   };

@@ -44,6 +44,8 @@ export interface DeliveryRecord {
 interface QueueItem {
   type: 'handshake' | 'heartbeat' | 'event-notification';
   events: SubscriptionEvent[];
+  /** A notification the `reorder` fault held back, now released: sent as it is. */
+  released?: boolean;
 }
 
 interface SubscriptionState {
@@ -108,7 +110,7 @@ export class SubscriptionDelivery {
   /** `$status` (type query-status) or `$events` (type query-event) of a topic-based Subscription. */
   operation(name: 'status' | 'events', id: string, params: Record<string, string | undefined>): Bundle {
     const state = this.states.get(id);
-    if (!state) throw new OperationOutcomeError(notFound);
+    if (!state) throw new OperationOutcomeError({ ...notFound, issue: [{ severity: 'error', code: 'not-found', details: { text: `Subscription/${id}: no such Subscription is delivered by this server` } }] });
     const channel = state.config.channel;
     if (channel.kind !== 'topic') throw new OperationOutcomeError(badRequest(`Subscription/${id} is a classic (criteria-based) Subscription: $${name} answers for topic-based ones only`));
     const base = { fhirBase: this.options.fhirBase, subscriptionId: id, topic: PATIENT_CHART_TOPIC, status: state.status, eventsSinceStart: state.eventCount, error: state.error };
@@ -209,8 +211,8 @@ export class SubscriptionDelivery {
 
   private async send(state: SubscriptionState, item: QueueItem): Promise<void> {
     const faults = this.options.faults;
-    if (item.type !== 'event-notification' || !faults) {
-      await this.deliver(state, item, false);
+    if (item.type !== 'event-notification' || !faults || item.released) {
+      await this.deliver(state, item, false, item.released ? 'reorder' : undefined);
       return;
     }
     if (faults.take('drop')) {
@@ -259,7 +261,7 @@ export class SubscriptionDelivery {
       body = JSON.stringify(item.events[0].resource);
     }
     const headers = new Headers();
-    if (body) headers.set('Content-Type', 'application/fhir+json');
+    if (body) headers.set('Content-Type', channel.kind === 'topic' ? channel.mime : 'application/fhir+json');
     for (const [name, value] of config.headers) headers.append(name, wrongSecret ? `${value}-wrong` : value);
     if (config.secret) headers.set('X-Signature', createHmac('sha256', wrongSecret ? `${config.secret}-wrong` : config.secret).update(body).digest('hex'));
     const eventNumbers = item.events.map((e) => e.number);
@@ -294,7 +296,10 @@ export class SubscriptionDelivery {
     if (channel.kind !== 'topic' || !channel.heartbeatMs || (state.status !== 'active' && state.status !== 'error') || this.closed) return;
     state.heartbeat = setTimeout(() => {
       if (state.pumping || state.queue.length > 0 || this.states.get(state.id) !== state) return;
-      state.queue.push({ type: 'heartbeat', events: [] });
+      // A notification held by `reorder` with none following goes out instead of the heartbeat, late.
+      const held = state.held;
+      state.held = undefined;
+      state.queue.push(held ? { ...held, released: true } : { type: 'heartbeat', events: [] });
       this.schedule(state);
     }, channel.heartbeatMs);
     state.heartbeat.unref();

@@ -7,7 +7,7 @@
 export interface FaultState {
   /** Deliver the next N event notifications twice. */
   duplicate: number;
-  /** Hold the next N event notifications, each until the following one of its Subscription was sent. */
+  /** Hold the next N event notifications, each until the following one of its Subscription was sent (or its next heartbeat was due). */
   reorder: number;
   /** Skip the next N event notifications (the events stay in `$events`). */
   drop: number;

@@ -323,6 +323,9 @@ describe('leader ehr (e2e: real HTTP, SMART on oidc-provider, Debian chromium)',
     const badApp = await fetch(`${ehr.url}/_services/smart/Launch`, { method: 'POST', body: JSON.stringify({ launchUrl: 'javascript:alert(1)', parameters: { patient: 'alice' } }) });
     expect(badApp.status).toBe(400);
     expect((await json<OperationOutcome>(badApp)).resourceType).toBe('OperationOutcome');
+    // The Subscription fault switches exist only with --faults (test/e2e/ehr-subscriptions.e2e-spec.ts).
+    for (const p of ['/ehr/faults', '/ehr/deliveries']) expect((await fetch(`${ehr.url}${p}`)).status).toBe(404);
+    expect((await fetch(`${ehr.url}/ehr/faults`, { method: 'POST', body: JSON.stringify({ drop: 1 }) })).status).toBe(404);
   });
 
   it('the CDS service fetches its prefetch from leader ehr (bare-id patient searches, bearer token) and gives the cards of a full prefetch', async () => {

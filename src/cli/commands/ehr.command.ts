@@ -14,8 +14,8 @@ export interface EhrCommandOptions {
   open?: boolean;
   cdsServices?: string;
   faults?: boolean;
-  deliveryAttempts: string;
-  deliveryBackoffMs: string;
+  deliveryAttempts?: string;
+  deliveryBackoffMs?: string;
 }
 
 /** Starts the local EHR and prints where everything is; resolves once it listens. */
@@ -23,9 +23,9 @@ export async function runEhrCommand(opts: EhrCommandOptions, err: (line: string)
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${opts.port}: expected a port number (0 picks a free one)`);
   if (opts.cdsServices !== undefined && !/^https?:\/\/\S+$/.test(opts.cdsServices)) throw new CliError(`--cds-services ${opts.cdsServices}: expected the http(s) URL of a CDS service's /cds-services`);
-  const maxAttempts = Number(opts.deliveryAttempts);
+  const maxAttempts = Number(opts.deliveryAttempts ?? '5');
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) throw new CliError(`--delivery-attempts ${opts.deliveryAttempts}: expected a whole number 1-100`);
-  const backoffMs = Number(opts.deliveryBackoffMs);
+  const backoffMs = Number(opts.deliveryBackoffMs ?? '1000');
   if (!Number.isInteger(backoffMs) || backoffMs < 0 || backoffMs > 600_000) throw new CliError(`--delivery-backoff-ms ${opts.deliveryBackoffMs}: expected milliseconds 0-600000`);
   const clients: EhrClient[] = opts.clients ? readClientsFile(opts.clients) : [];
   // The CDS service's own SMART app (its medication review page) is registered with it, unless the file registers it already.
