@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_dedupe ON jobs (registration, dedupe_key);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, due_ms);
+CREATE INDEX IF NOT EXISTS jobs_event_number ON jobs (registration, event_number);
 `;
 
 /**
@@ -193,6 +194,9 @@ export class SubscriptionStore {
   missingEventNumbers(registrationId: string): number[] {
     const reg = this.registration(registrationId);
     if (!reg) return [];
+    // The common case, checked on the index without reading the numbers: no gap.
+    const { n } = this.db.prepare('SELECT COUNT(DISTINCT event_number) AS n FROM jobs WHERE registration = ? AND event_number BETWEEN 1 AND ?').get(registrationId, reg.knownEvents) as { n: number };
+    if (n === reg.knownEvents) return [];
     const have = new Set((this.db.prepare('SELECT event_number AS n FROM jobs WHERE registration = ? AND event_number IS NOT NULL').all(registrationId) as { n: number }[]).map((r) => r.n));
     const missing: number[] = [];
     for (let i = 1; i <= reg.knownEvents; i++) if (!have.has(i)) missing.push(i);
