@@ -51,7 +51,7 @@ export class BackendTokenClient {
     try {
       response = await fetch(tokenUrl, { method: 'POST', body, headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (e) {
-      throw new BackendTokenError(`token endpoint ${tokenUrl}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`, true);
+      throw new BackendTokenError(`token endpoint ${tokenUrl}: ${networkReason(e)}`, true);
     }
     const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined;
     if (!response.ok || typeof json?.access_token !== 'string') {
@@ -98,9 +98,15 @@ async function discoverTokenUrl(fhirServer: string): Promise<string> {
     json = await response.json();
   } catch (e) {
     if (e instanceof BackendTokenError) throw e;
-    throw new BackendTokenError(`${url}: ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}`, true);
+    throw new BackendTokenError(`${url}: ${networkReason(e)}`, true);
   }
   const endpoint = isRecord(json) ? json.token_endpoint : undefined;
   if (typeof endpoint !== 'string') throw new BackendTokenError(`${url} names no token_endpoint (set SUBSCRIPTIONS_TOKEN_URL)`, false);
   return endpoint;
+}
+
+/** Why fetch failed, in words: the socket error's code (ECONNREFUSED, ENOTFOUND…) or undici's reason. */
+function networkReason(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (e as Error).message;
 }

@@ -72,6 +72,9 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
   const writeBacks = () => search<RequestGroup>(`RequestGroup?subject=Patient/${PATIENT}&_count=1000`);
   const condition = (code: string) => ({ resourceType: 'Condition', subject: { reference: `Patient/${PATIENT}` }, encounter: { reference: `Encounter/${encounterId}` }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code }] } });
 
+  /** After a kill, the same service on the same port (the Subscription's endpoint names it). */
+  const restartService = () => startServiceProcess({ ...env, PORT: new URL(service.url).port });
+
   /** Every event 1..n has exactly one RequestGroup, and there are no others. */
   async function settled(n: number): Promise<RequestGroup[]> {
     return waitFor(`one write-back for each of events 1..${n}`, async () => {
@@ -208,15 +211,28 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     await service.kill9();
     await fetch(`${ehr.url}/ehr/faults`, { method: 'DELETE' });
     expect((await writeBacks()).some((rg) => rg.identifier![0].value === `${registration}/event-8`)).toBe(false);
-    service = await startServiceProcess(env);
+    service = await restartService();
     await settled(8);
     expect(await serverEvents()).toBe(8);
+  });
+
+  it('kill -9 at a random moment after the acknowledgement (three rounds): still one write-back per event', async () => {
+    for (let round = 0; round < 3; round++) {
+      const n = 9 + round;
+      await fhir('POST', 'Condition', condition('Z99.89'));
+      await waitFor(`event ${n} acknowledged`, async () => ((await deliveries()).some((d) => d.eventNumbers.includes(n) && d.status === 200) ? true : undefined));
+      // Anywhere from before the worker claims the job to after its transaction committed.
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 2500)));
+      await service.kill9();
+      service = await restartService();
+      await settled(n);
+    }
   });
 
   it('leader subscribe list and dead-letters report the state; a bad option is one line and a non-zero exit', async () => {
     const list = await runLeader(['subscribe', 'list'], env);
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`Subscription/${subscription} topic .*: active, server events 8, heard 8, .*dead 0 \\[registration ${registration}\\]`));
+    expect(list.stdout).toMatch(new RegExp(`Subscription/${subscription} topic .*: active, server events 11, heard 11, .*dead 0 \\[registration ${registration}\\]`));
     expect((await runLeader(['subscribe', 'dead-letters'], env)).stdout).toBe('no dead letters\n');
     const bad = await runLeader(['subscribe', 'create', '--fhir', ehr.fhirBase, '--payload', 'everything'], env);
     expect(bad.code).not.toBe(0);
