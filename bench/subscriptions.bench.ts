@@ -22,7 +22,7 @@ import { FhirServerClient } from '../src/fhir/fhir-server.client';
 import { StudentModel } from '../src/inference/student-model';
 import { convertMimic } from '../src/mimic/mimic-to-fhir.converter';
 import { BackendTokenClient } from '../src/subscriptions/backend-token';
-import { PATIENT_CHART_TOPIC } from '../src/subscriptions/notification.parser';
+import { PATIENT_CHART_TOPIC } from '../src/fhir/subscriptions-backport';
 import { SubscriptionStore } from '../src/subscriptions/subscription.store';
 import { endpointOf, ORDER_INTENTS, subscriptionResource } from '../src/subscriptions/subscription-resource';
 import { Terminology } from '../src/terminology/terminology';

@@ -1,4 +1,5 @@
-import { NotificationError, parseNotification, PATIENT_CHART_TOPIC } from './notification.parser';
+import { PATIENT_CHART_TOPIC } from '../fhir/subscriptions-backport';
+import { NotificationError, parseNotification } from './notification.parser';
 
 const BASE = 'http://ehr.example.org/fhir';
 

@@ -1,10 +1,10 @@
 import type { Bundle, BundleEntry, Parameters, ParametersParameter, Reference, Resource } from 'fhir/r4';
 import { isRecord } from '../common/is-record';
 
-/** The topic `leader subscribe` subscribes to: a patient's encounter, diagnosis, procedure or (non-proposal) order changed. */
-export const PATIENT_CHART_TOPIC = 'http://leader-cds.org/fhir/SubscriptionTopic/patient-chart-change';
+import { PATIENT_CHART_TYPES } from '../fhir/subscriptions-backport';
+
 /** The resource types whose changes trigger a recommendation (the topic's and the classic criteria's). */
-export const TRIGGER_TYPES = ['Encounter', 'Condition', 'Procedure', 'MedicationRequest'] as const;
+export const TRIGGER_TYPES = PATIENT_CHART_TYPES;
 
 export type NotificationType = 'handshake' | 'heartbeat' | 'event-notification' | 'query-status' | 'query-event';
 const NOTIFICATION_TYPES: readonly string[] = ['handshake', 'heartbeat', 'event-notification', 'query-status', 'query-event'];

@@ -1,18 +1,8 @@
 import type { CapabilityStatement, Extension, Subscription } from 'fhir/r4';
-import { PATIENT_CHART_TOPIC, TRIGGER_TYPES } from './notification.parser';
+import { BACKPORT_URLS, MEDPLUM_SECRET_URL, PATIENT_CHART_TOPIC } from '../fhir/subscriptions-backport';
+import { TRIGGER_TYPES } from './notification.parser';
 import { NOTIFICATIONS_ROUTE } from './notification-origin';
 import type { Registration } from './subscription.store';
-
-const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
-export const BACKPORT_EXTENSIONS = {
-  subscriptionProfile: `${BACKPORT}/backport-subscription`,
-  filterCriteria: `${BACKPORT}/backport-filter-criteria`,
-  payloadContent: `${BACKPORT}/backport-payload-content`,
-  heartbeatPeriod: `${BACKPORT}/backport-heartbeat-period`,
-  topicCanonical: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`,
-} as const;
-/** Medplum: the server signs each delivery with `X-Signature` = hex HMAC-SHA256(body, this secret). */
-export const MEDPLUM_SECRET_EXTENSION = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';
 
 export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
 
@@ -53,22 +43,22 @@ export function subscriptionResource(reg: Registration, serviceBase: string, opt
       reason: 'leader-cds: recommend medication classes when the chart changes',
       criteria: reg.criteria,
       channel: { ...channelBase, ...(opts.payload === 'empty' ? {} : { payload: 'application/fhir+json' }) },
-      extension: [{ url: MEDPLUM_SECRET_EXTENSION, valueString: reg.secret }],
+      extension: [{ url: MEDPLUM_SECRET_URL, valueString: reg.secret }],
     };
   }
-  const channelExtension: Extension[] = reg.heartbeatSeconds ? [{ url: BACKPORT_EXTENSIONS.heartbeatPeriod, valueUnsignedInt: reg.heartbeatSeconds }] : [];
+  const channelExtension: Extension[] = reg.heartbeatSeconds ? [{ url: BACKPORT_URLS.heartbeatPeriod, valueUnsignedInt: reg.heartbeatSeconds }] : [];
   return {
     resourceType: 'Subscription',
-    meta: { profile: [BACKPORT_EXTENSIONS.subscriptionProfile] },
+    meta: { profile: [BACKPORT_URLS.subscriptionProfile] },
     status: 'requested',
     reason: 'leader-cds: recommend medication classes when the chart changes',
     criteria: reg.criteria,
-    ...(reg.patientFilter ? { _criteria: { extension: [{ url: BACKPORT_EXTENSIONS.filterCriteria, valueString: `patient=${reg.patientFilter}` }] } } : {}),
+    ...(reg.patientFilter ? { _criteria: { extension: [{ url: BACKPORT_URLS.filterCriteria, valueString: `patient=${reg.patientFilter}` }] } } : {}),
     channel: {
       ...channelBase,
       ...(channelExtension.length > 0 ? { extension: channelExtension } : {}),
       payload: 'application/fhir+json',
-      _payload: { extension: [{ url: BACKPORT_EXTENSIONS.payloadContent, valueCode: opts.payload }] },
+      _payload: { extension: [{ url: BACKPORT_URLS.payloadContent, valueCode: opts.payload }] },
     },
   } as Subscription;
 }
@@ -79,7 +69,7 @@ export function advertisesTopic(cs: CapabilityStatement, topic = PATIENT_CHART_T
     if (Array.isArray(value)) return value.some(found);
     if (value === null || typeof value !== 'object') return false;
     const v = value as Record<string, unknown>;
-    if (v.url === BACKPORT_EXTENSIONS.topicCanonical && v.valueCanonical === topic) return true;
+    if (v.url === BACKPORT_URLS.topicCanonical && v.valueCanonical === topic) return true;
     return Object.values(v).some(found);
   };
   return found(cs);

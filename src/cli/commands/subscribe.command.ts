@@ -4,7 +4,8 @@ import { CliError } from '../../common/cli-error';
 import { ConfigError, loadSubscriptionSettings, type SubscriptionSettings } from '../../config/app-config';
 import { FhirServerClient, FhirServerError } from '../../fhir/fhir-server.client';
 import { BackendTokenClient, BackendTokenError } from '../../subscriptions/backend-token';
-import { parseNotification, PATIENT_CHART_TOPIC } from '../../subscriptions/notification.parser';
+import { PATIENT_CHART_TOPIC } from '../../fhir/subscriptions-backport';
+import { parseNotification } from '../../subscriptions/notification.parser';
 import { SubscriptionStore, type Registration } from '../../subscriptions/subscription.store';
 import { advertisesTopic, classicCriteria, endpointOf, subscriptionResource, type PayloadContent } from '../../subscriptions/subscription-resource';
 
