@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- NAME ...]`: every benchmark prints its own figures, each next to a baseline
  * measured in the same run (or the paper's reference figure on these machines, leader.md §9).
- * Names: mimic, student, cds, ehr, smart, teacher, hostile, cv (default: all, in that order).
+ * Names: mimic, student, cds, ehr, smart, subscriptions, teacher, hostile, cv (default: all, in that order).
  */
 import { runCdsHooksBench } from './cds-hooks.bench';
 import { runCvBench } from './cv.bench';
@@ -10,6 +10,7 @@ import { runHostileBench } from './hostile.bench';
 import { runMimicToFhirBench } from './mimic-to-fhir.bench';
 import { runSmartApiBench } from './smart-api.bench';
 import { runStudentBench } from './student.bench';
+import { runSubscriptionsBench } from './subscriptions.bench';
 import { runTeacherBench } from './teacher.bench';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<void> }> = {
@@ -18,6 +19,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<void> }> = {
   cds: { title: 'CDS Hooks order-select: autocannon vs raw inference', run: runCdsHooksBench },
   ehr: { title: 'leader ehr: the five prefetch searches over HTTP, order-select fetching them vs handed in', run: runEhrBench },
   smart: { title: 'app API: POST /api/v1/recommendations through leader ehr vs the order-select hook, median demo patient', run: runSmartApiBench },
+  subscriptions: { title: 'FHIR Subscriptions: notification acknowledgement p50/p99 vs GET /health/live, events/s with write-back vs order-select calls/s', run: runSubscriptionsBench },
   teacher: { title: 'teacher: tiny GGUF features/s vs student inference, parameter counts', run: () => runTeacherBench() },
   hostile: { title: 'hostile input: long records and bombs vs a valid call, then a soak with RSS (HOSTILE_SOAK_MINUTES, default 1)', run: runHostileBench },
   cv: { title: 'cross-validation: 5-fold leader cv on the MIMIC-IV demo vs one train + evaluate', run: runCvBench },

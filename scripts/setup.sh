@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing on a fresh Debian 12 machine with Node 20 (as root, or with sudo for apt):
-# the Debian packages the PyTorch trainer, its plots and the browser e2e tests need, the npm packages, the
+# the Debian packages the PyTorch trainer, its plots, the browser e2e tests and better-sqlite3's build need, the npm packages, the
 # build. Quick when everything is there already. The service alone needs only `npm ci`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,10 @@ if ! ls /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 >/dev/null 2>&1;
 # chromium: the SMART launch e2e tests drive Debian's browser through playwright-core (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then apt_packages+=(chromium); fi
 if ! command -v curl >/dev/null 2>&1; then apt_packages+=(curl); fi
+# better-sqlite3 (the FHIR Subscriptions queue) compiles its native module at `npm ci` when no prebuilt one can be fetched.
+if ! command -v make >/dev/null 2>&1; then apt_packages+=(make); fi
+if ! command -v g++ >/dev/null 2>&1; then apt_packages+=(g++); fi
+if ! command -v python3 >/dev/null 2>&1; then apt_packages+=(python3); fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "setup: apt-get install ${apt_packages[*]}"

@@ -11,6 +11,7 @@ import { PinoNestLogger } from './common/logger';
 import { issueCodeForStatus, operationOutcome } from './common/operation-outcome';
 import { requestLogMiddleware } from './common/request-log.middleware';
 import { serveApiDocs } from './smart/openapi';
+import { keepNotificationBody, NotificationGate } from './subscriptions/notification-origin';
 
 /**
  * Builds the HTTP app exactly as `npm start` runs it (used by main.ts, the e2e tests and the bench).
@@ -56,6 +57,8 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
       }, next);
     });
   }
+  // FHIR notifications: an unknown registration or a missing secret is refused before the body is read.
+  app.use(app.get(NotificationGate).beforeBody);
   // JSON is UTF-8 (RFC 8259); the parser would try utf-16 and fail with a confusing message.
   app.use((req: HttpRequest, res: HttpResponse, next: NextFunction) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
@@ -63,6 +66,11 @@ export async function createApp(opts: AppModuleOptions): Promise<INestApplicatio
     res.status(415).json(operationOutcome('not-supported', [`Content-Type: charset ${charset} is not supported (JSON is UTF-8)`]));
   });
   app.useBodyParser('raw', { limit: config.bodyLimit, type: ['application/json', 'application/fhir+json', 'application/*+json'] });
+  // The bytes an X-Signature HMAC covers, kept before they are parsed.
+  app.use((req: HttpRequest, _res: HttpResponse, next: NextFunction) => {
+    if (Buffer.isBuffer(req.body)) keepNotificationBody(req, req.body);
+    next();
+  });
   app.use(jsonBodyParser());
   const server = app.getHttpServer() as Server;
   server.requestTimeout = config.requestTimeoutMs;

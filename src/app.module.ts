@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { CdsJwtGuard } from './cds-hooks/auth/cds-jwt.guard';
 import { CdsHooksModule } from './cds-hooks/cds-hooks.module';
 import { SmartModule } from './smart/smart.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { TERMINOLOGY, TIMELINE_BUILDER, TimelineBuilder } from './cds-hooks/serving/serving.tokens';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { LOGGER } from './common/logger';
@@ -57,6 +58,7 @@ export class AppModule {
         opts.model ? InferenceModule.forModel(opts.model) : InferenceModule.forRoot(opts.config.modelDir),
         CdsHooksModule,
         SmartModule,
+        SubscriptionsModule,
       ],
       controllers: [HealthController],
       providers: [

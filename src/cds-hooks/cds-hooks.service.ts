@@ -8,7 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { StudentModel } from '../inference/student-model';
 import type { TerminologyLookup } from '../terminology/terminology.types';
 import { buildCards, type IssuedSuggestion } from './cards/card.builder';
-import type { CdsRequest, CdsResponse } from './cds-hooks.types';
+import type { CdsCard, CdsRequest, CdsResponse } from './cds-hooks.types';
 import { CdsServicesRegistry, DEFAULT_PREFETCH, type PrefetchKey } from './cds-services.registry';
 import { PrefetchInvalidError, PrefetchResolver, PrefetchTooLargeError, PrefetchUnavailableError } from './prefetch/prefetch.resolver';
 import { IssuedSuggestions } from './serving/issued-suggestions';
@@ -108,18 +108,13 @@ export class CdsHooksService {
     }
   }
 
-  /** `baseUrl`: the service's public base (for the model-card link in card sources). */
-  async call(serviceId: string, request: CdsRequest, baseUrl: string, logFields: Record<string, unknown> = {}): Promise<CdsResponse> {
-    const descriptor = this.registry.get(serviceId);
-    if (!descriptor) throw new NotFoundException(`No CDS service '${serviceId}'`);
-    if (request.hook !== descriptor.hook) {
-      throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
-    }
-    logFields.hook = request.hook;
-    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
-    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
-
-    const { result } = await this.review(request, { ...DEFAULT_PREFETCH, ...descriptor.prefetch }, logFields);
+  /**
+   * review → cards, as a hook answers (the FHIR Subscriptions write-back maps these same cards to a
+   * RequestGroup). `baseUrl`: the service's public base (model-card links in card sources).
+   */
+  async cardsFor(request: CdsRequest, templates: Record<PrefetchKey, string>, baseUrl: string, logFields: Record<string, unknown> = {}): Promise<{ review: RecommendationReview; cards: CdsCard[]; issued: IssuedSuggestion[] }> {
+    const review = await this.review(request, templates, logFields);
+    const { result } = review;
     const manifest = this.model.manifest;
     const issued: IssuedSuggestion[] = [];
     const cards = buildCards(result, {
@@ -131,13 +126,28 @@ export class CdsHooksService {
       smartApp: { launchUrl: `${baseUrl}/smart/launch`, hookInstance: request.hookInstance, model: { name: manifest.name, version: manifest.version } },
       ...(caveatOf(manifest.limits, manifest.training?.scale) ? { caveat: caveatOf(manifest.limits, manifest.training?.scale) } : {}),
     }, issued);
+    logFields.cards = cards.length;
+    // Counts only (no drug names: they are patient data): orders the model could not class.
+    logFields.notAssessed = { recorded: result.notAssessed.reduce((n, m) => n + m.orders, 0), drafted: result.drafted.filter((d) => d.classes.length === 0).length };
+    return { review, cards, issued };
+  }
+
+  /** `baseUrl`: the service's public base (for the model-card link in card sources). */
+  async call(serviceId: string, request: CdsRequest, baseUrl: string, logFields: Record<string, unknown> = {}): Promise<CdsResponse> {
+    const descriptor = this.registry.get(serviceId);
+    if (!descriptor) throw new NotFoundException(`No CDS service '${serviceId}'`);
+    if (request.hook !== descriptor.hook) {
+      throw new BadRequestException(`hook '${request.hook}' does not match service '${serviceId}', which answers '${descriptor.hook}'`);
+    }
+    logFields.hook = request.hook;
+    // Logged only in its validated form: a UUID, as CDS Hooks clients send (never free text that could hold patient data).
+    logFields.hookInstance = UUID.test(request.hookInstance) ? request.hookInstance : '(not a UUID)';
+
+    const { cards, issued } = await this.cardsFor(request, { ...DEFAULT_PREFETCH, ...descriptor.prefetch }, baseUrl, logFields);
     for (const card of cards) {
       const mine = issued.filter((i) => card.suggestions?.some((s) => s.uuid === i.uuid));
       if (card.uuid) this.issued.remember(card.uuid, mine);
     }
-    logFields.cards = cards.length;
-    // Counts only (no drug names: they are patient data): orders the model could not class.
-    logFields.notAssessed = { recorded: result.notAssessed.reduce((n, m) => n + m.orders, 0), drafted: result.drafted.filter((d) => d.classes.length === 0).length };
     return { cards };
   }
 }

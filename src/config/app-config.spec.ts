@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, loadAppConfig, repoRoot } from './app-config';
+import { ConfigError, loadAppConfig, loadSubscriptionSettings, repoRoot } from './app-config';
 import { loadCliConfig } from './cli-config';
 
 describe(loadAppConfig.name, () => {
@@ -15,7 +15,18 @@ describe(loadAppConfig.name, () => {
       fhirMaxPages: 50, fhirDeadlineMs: 15_000, maxResourcesPerKey: 50_000, maxVisits: 5000, maxCodesPerVisit: 2000,
       maxMedicationParts: 32, feedbackMaxItems: 100, feedbackDedupeWindow: 200_000, currentMedicationDays: 90,
       smartFhirServers: [], smartClientId: 'leader-cds-medication-review',
+      subscriptions: { databaseFile: path.join(repoRoot(), 'var', 'subscriptions.sqlite'), scope: 'system/*.rs system/*.c system/*.u system/Subscription.d', maxAttempts: 8, retryBaseMs: 2000, pollMs: 1000 },
     });
+  });
+
+  it('reads the subscriber settings: the backend client needs id and key file together, listed with the other problems', () => {
+    const key = path.join(repoRoot(), 'package.json');
+    expect(loadAppConfig({ ...demo, LEADER_DATA_DIR: '/srv/leader', SUBSCRIPTIONS_CLIENT_ID: 'leader-cds-backend', SUBSCRIPTIONS_PRIVATE_KEY_FILE: key, SUBSCRIPTIONS_MAX_ATTEMPTS: '3' }).subscriptions)
+      .toMatchObject({ databaseFile: '/srv/leader/subscriptions.sqlite', clientId: 'leader-cds-backend', privateKeyFile: key, maxAttempts: 3 });
+    expect(() => loadAppConfig({ ...demo, SUBSCRIPTIONS_CLIENT_ID: 'leader-cds-backend', PORT: 'x' }))
+      .toThrow(/PORT=x \(must be an integer 0..65535\); SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together/);
+    expect(() => loadSubscriptionSettings({ SUBSCRIPTIONS_CLIENT_ID: 'c', SUBSCRIPTIONS_PRIVATE_KEY_FILE: '/nope.json', SUBSCRIPTIONS_TOKEN_URL: 'ftp://x' }))
+      .toThrow('SUBSCRIPTIONS_PRIVATE_KEY_FILE=/nope.json (file not found); SUBSCRIPTIONS_TOKEN_URL=ftp://x (must be an absolute http(s) URL without query)');
   });
 
   it('reads every variable, trimmed, blank as unset', () => {

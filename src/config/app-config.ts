@@ -77,8 +77,75 @@ export interface AppConfig {
   currentMedicationDays: number;
   /** After SIGTERM, how long /health/ready answers 503 while requests are still served, before closing (SHUTDOWN_DRAIN_MS, default 5000). */
   shutdownDrainMs: number;
+  /** FHIR Subscriptions: the subscriber's queue and its backend-services client (SUBSCRIPTIONS_*). */
+  subscriptions: SubscriptionSettings;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/**
+ * The FHIR Subscriptions subscriber and `leader subscribe` (read by both through loadSubscriptionSettings):
+ * where the queue lives, and the SMART Backend Services client that reads patients and writes back.
+ */
+export interface SubscriptionSettings {
+  /** The SQLite queue (LEADER_DATA_DIR/subscriptions.sqlite). */
+  databaseFile: string;
+  /** Backend-services client id at the FHIR server's authorization server (SUBSCRIPTIONS_CLIENT_ID). */
+  clientId?: string;
+  /** A private JWK (or a JWKS holding one) with `kid` and `alg` RS384 or ES384 (SUBSCRIPTIONS_PRIVATE_KEY_FILE). */
+  privateKeyFile?: string;
+  /** Token endpoint (SUBSCRIPTIONS_TOKEN_URL); default: the FHIR server's .well-known/smart-configuration. */
+  tokenUrl?: string;
+  /** Scopes asked for (SUBSCRIPTIONS_SCOPE, default `system/*.rs system/*.c system/*.u system/Subscription.d`). */
+  scope: string;
+  /** Attempts before an event becomes a dead letter (SUBSCRIPTIONS_MAX_ATTEMPTS, default 8). */
+  maxAttempts: number;
+  /** First retry delay, doubled per attempt up to 10 minutes (SUBSCRIPTIONS_RETRY_BASE_MS, default 2000). */
+  retryBaseMs: number;
+  /** How often the worker checks heartbeats and looks for due jobs when idle, ms (SUBSCRIPTIONS_POLL_MS, default 1000). */
+  pollMs: number;
+}
+
+export class SubscriptionEnvironment {
+  @IsOptional() @IsString() LEADER_DATA_DIR?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9._~:/-]{1,256}$/, { message: 'must be a client id (letters, digits, . _ ~ : / -)' }) SUBSCRIPTIONS_CLIENT_ID?: string;
+  @IsOptional()
+  @ValidateBy({ name: 'fileExists', validator: { validate: (v: unknown) => typeof v === 'string' && existsSync(v), defaultMessage: () => 'file not found' } })
+  SUBSCRIPTIONS_PRIVATE_KEY_FILE?: string;
+  @IsOptional()
+  @ValidateBy({ name: 'isUrl', validator: { validate: isHttpBaseUrl, defaultMessage: () => 'must be an absolute http(s) URL without query' } })
+  SUBSCRIPTIONS_TOKEN_URL?: string;
+  @IsOptional() @IsString() SUBSCRIPTIONS_SCOPE?: string;
+  @IsOptional() @IsIntegerString(1, 100) SUBSCRIPTIONS_MAX_ATTEMPTS?: string;
+  @IsOptional() @IsIntegerString(10, 3_600_000) SUBSCRIPTIONS_RETRY_BASE_MS?: string;
+  @IsOptional() @IsIntegerString(10, 60_000) SUBSCRIPTIONS_POLL_MS?: string;
+}
+
+/** The subscriber's settings (also `leader subscribe`'s); a client id without a key file (or the reverse) is refused. */
+export function loadSubscriptionSettings(env: Env = process.env): SubscriptionSettings {
+  const problems = subscriptionProblems(env);
+  if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
+  const v = declaredVariables(SubscriptionEnvironment, env);
+  const dataDir = v.LEADER_DATA_DIR === undefined ? path.resolve(repoRoot(), 'var') : path.resolve(v.LEADER_DATA_DIR);
+  return {
+    databaseFile: path.join(dataDir, 'subscriptions.sqlite'),
+    ...(v.SUBSCRIPTIONS_CLIENT_ID ? { clientId: v.SUBSCRIPTIONS_CLIENT_ID } : {}),
+    ...(v.SUBSCRIPTIONS_PRIVATE_KEY_FILE ? { privateKeyFile: path.resolve(v.SUBSCRIPTIONS_PRIVATE_KEY_FILE) } : {}),
+    ...(v.SUBSCRIPTIONS_TOKEN_URL ? { tokenUrl: v.SUBSCRIPTIONS_TOKEN_URL } : {}),
+    scope: v.SUBSCRIPTIONS_SCOPE ?? 'system/*.rs system/*.c system/*.u system/Subscription.d',
+    maxAttempts: v.SUBSCRIPTIONS_MAX_ATTEMPTS === undefined ? 8 : Number(v.SUBSCRIPTIONS_MAX_ATTEMPTS),
+    retryBaseMs: v.SUBSCRIPTIONS_RETRY_BASE_MS === undefined ? 2000 : Number(v.SUBSCRIPTIONS_RETRY_BASE_MS),
+    pollMs: v.SUBSCRIPTIONS_POLL_MS === undefined ? 1000 : Number(v.SUBSCRIPTIONS_POLL_MS),
+  };
+}
+
+function subscriptionProblems(env: Env): string[] {
+  const problems = environmentProblems(SubscriptionEnvironment, env).filter((p) => !p.startsWith('LEADER_DATA_DIR='));
+  const v = declaredVariables(SubscriptionEnvironment, env);
+  if ((v.SUBSCRIPTIONS_CLIENT_ID === undefined) !== (v.SUBSCRIPTIONS_PRIVATE_KEY_FILE === undefined)) {
+    problems.push('SUBSCRIPTIONS_CLIENT_ID and SUBSCRIPTIONS_PRIVATE_KEY_FILE go together (a backend-services client needs both)');
+  }
+  return problems;
 }
 
 export class ConfigError extends Error {
@@ -152,7 +219,7 @@ export class AppEnvironment {
 
 /** Read and validate the configuration; every problem is listed as `NAME=value (why)`. */
 export function loadAppConfig(env: Env = process.env): AppConfig {
-  const problems = environmentProblems(AppEnvironment, env);
+  const problems = [...environmentProblems(AppEnvironment, env), ...subscriptionProblems(env)];
   if (problems.length > 0) throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
   const v = declaredVariables(AppEnvironment, env);
   const root = repoRoot();
@@ -192,6 +259,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
     bodyLimit: v.CDS_BODY_LIMIT ?? '20mb',
     bodyLimitBytes: bytes(v.CDS_BODY_LIMIT ?? '20mb'),
     shutdownDrainMs: int(v.SHUTDOWN_DRAIN_MS, 5000),
+    subscriptions: loadSubscriptionSettings(env),
     logLevel: (v.LOG_LEVEL ?? 'info') as AppConfig['logLevel'],
   };
   return config;

@@ -1,27 +1,13 @@
 import { getResourceTypes, getSearchParameter, matchesSearchRequest, parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { Extension, Resource, Subscription } from '@medplum/fhirtypes';
+import { BACKPORT_URLS, MEDPLUM_SECRET_URL, PATIENT_CHART_TOPIC, PATIENT_CHART_TYPES } from '../fhir/subscriptions-backport';
 
-/** The one topic `leader ehr` offers: a patient's chart changed (see `topicMatches`). */
-export const PATIENT_CHART_TOPIC = 'http://leader-cds.org/fhir/SubscriptionTopic/patient-chart-change';
-
-const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
-export const BACKPORT_URLS = {
-  subscriptionProfile: `${BACKPORT}/backport-subscription`,
-  notificationProfile: `${BACKPORT}/backport-subscription-notification-r4`,
-  statusProfile: `${BACKPORT}/backport-subscription-status-r4`,
-  filterCriteria: `${BACKPORT}/backport-filter-criteria`,
-  payloadContent: `${BACKPORT}/backport-payload-content`,
-  heartbeatPeriod: `${BACKPORT}/backport-heartbeat-period`,
-  timeout: `${BACKPORT}/backport-timeout`,
-  maxCount: `${BACKPORT}/backport-max-count`,
-  topicCanonical: `${BACKPORT}/capabilitystatement-subscriptiontopic-canonical`,
-} as const;
-/** Medplum's convention: deliveries carry `X-Signature`, the hex HMAC-SHA256 of the raw body with this secret. */
-export const MEDPLUM_SECRET_URL = 'https://medplum.com/fhir/StructureDefinition/subscription-secret';
+// The one topic `leader ehr` offers (see `topicMatches`) and the IG's URLs: the contract the subscriber shares.
+export { BACKPORT_URLS, MEDPLUM_SECRET_URL, PATIENT_CHART_TOPIC };
 
 export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
 const PAYLOAD_CONTENTS: ReadonlySet<string> = new Set(['empty', 'id-only', 'full-resource']);
-const TOPIC_TYPES: ReadonlySet<string> = new Set(['Encounter', 'Condition', 'Procedure', 'MedicationRequest']);
+const TOPIC_TYPES: ReadonlySet<string> = new Set(PATIENT_CHART_TYPES);
 /** How long one delivery may take when the Subscription sets no `backport-timeout`. */
 const DEFAULT_TIMEOUT_S = 10;
 

@@ -76,7 +76,7 @@ export class FhirServerClient {
     for (let page = 0; ; page++) {
       if (page >= this.maxPages) throw new FhirServerError(`GET ${url}: more than ${this.maxPages} pages`, 'limit', url, undefined, undefined, `more than ${this.maxPages} pages`);
       seen.add(url);
-      const bundle = await this.get(url);
+      const bundle = await this.exchange(url);
       if (bundle.resourceType !== 'Bundle') throw new FhirServerError(`GET ${url}: expected a Bundle, got ${String(bundle.resourceType)}`, 'protocol', url);
       yield bundle as Bundle;
       const next = (bundle as Bundle).link?.find((l) => l.relation === 'next')?.url;
@@ -106,7 +106,7 @@ export class FhirServerClient {
   /** Reads `Type/id` (or an absolute URL on this server). */
   async read<T extends Resource = Resource>(reference: string): Promise<T> {
     const url = this.absolute(reference);
-    const resource = await this.get(url);
+    const resource = await this.exchange(url);
     const expected = /([A-Z][A-Za-z]+)\/[^/?#]+(?:\/_history\/[^/?#]+)?$/.exec(new URL(url).pathname)?.[1];
     if (expected && resource.resourceType !== expected) throw new FhirServerError(`GET ${url}: expected ${expected}, got ${String(resource.resourceType)}`, 'protocol', url);
     return resource as T;
@@ -115,7 +115,7 @@ export class FhirServerClient {
   /** `GET metadata`. */
   async capabilityStatement(): Promise<CapabilityStatement> {
     const url = this.absolute('metadata');
-    const cs = await this.get(url, false);
+    const cs = await this.exchange(url, false);
     if (cs.resourceType !== 'CapabilityStatement') {
       throw new FhirServerError(`GET ${url}: expected a CapabilityStatement, got ${String(cs.resourceType)} (not a FHIR R4 server?)`, 'protocol', url);
     }
@@ -148,58 +148,69 @@ export class FhirServerClient {
     return url.toString();
   }
 
-  /** GET with the bounds above; the parsed JSON body of a 2xx FHIR answer. */
-  private async get(url: string, checkVersion = true): Promise<Resource> {
+  /**
+   * A write (`POST` a transaction Bundle to the base, `PUT Type/id`, `DELETE Type/id`) with the same
+   * bounds as reads; the server's answer (undefined when it sends no body). Never follows redirects.
+   */
+  async send(method: 'POST' | 'PUT' | 'DELETE', reference: string, body?: Resource): Promise<Resource | undefined> {
+    return this.exchange(this.absolute(reference), false, method, body);
+  }
+
+  /** GET (or a write) with the bounds above; the parsed JSON body of a 2xx FHIR answer. */
+  private async exchange(url: string, checkVersion = true, method: 'GET' | 'POST' | 'PUT' | 'DELETE' = 'GET', payload?: Resource): Promise<Resource> {
     const signals = [AbortSignal.timeout(this.timeoutMs)];
     if (this.options.deadline) signals.push(this.options.deadline);
     const signal = AbortSignal.any(signals);
     const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json;q=0.9', 'Accept-Encoding': 'gzip, deflate' };
     if (this.options.bearerToken) headers.Authorization = `Bearer ${this.options.bearerToken}`;
+    if (payload !== undefined) headers['Content-Type'] = 'application/fhir+json';
+    const init = { method, headers, redirect: 'manual' as const, signal, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}) };
     let current = url;
     let response: Response;
     let text: string;
     try {
       for (let hop = 0; ; hop++) {
-        response = await fetch(current, { headers, redirect: 'manual', signal });
+        response = await fetch(current, init);
         const location = response.headers.get('location');
-        if (response.status < 300 || response.status >= 400 || location === null) break;
+        if (method !== 'GET' || response.status < 300 || response.status >= 400 || location === null) break;
         await response.body?.cancel();
         const target = new URL(location, current);
         if (target.origin !== this.origin) {
-          throw new FhirServerError(`GET ${url}: redirected to ${target.origin}, not ${this.origin}; refused`, 'protocol', url, response.status, undefined, `a redirect to another origin (${target.origin}), refused`);
+          throw new FhirServerError(`${method} ${url}: redirected to ${target.origin}, not ${this.origin}; refused`, 'protocol', url, response.status, undefined, `a redirect to another origin (${target.origin}), refused`);
         }
-        if (hop >= MAX_REDIRECTS) throw new FhirServerError(`GET ${url}: more than ${MAX_REDIRECTS} redirects`, 'protocol', url, response.status, undefined, `more than ${MAX_REDIRECTS} redirects`);
+        if (hop >= MAX_REDIRECTS) throw new FhirServerError(`${method} ${url}: more than ${MAX_REDIRECTS} redirects`, 'protocol', url, response.status, undefined, `more than ${MAX_REDIRECTS} redirects`);
         current = target.toString();
       }
       text = await this.boundedText(response, url);
     } catch (e) {
       if (e instanceof FhirServerError) throw e;
-      throw toFhirServerError(e, url, this.timeoutMs, this.options.deadline);
+      throw toFhirServerError(e, url, this.timeoutMs, this.options.deadline, method);
     }
     const contentType = response.headers.get('content-type') ?? '(no content type)';
     let body: unknown;
     try {
       body = text === '' ? undefined : JSON.parse(text);
+      if (body === undefined && method !== 'GET' && response.ok) return undefined as unknown as Resource;
     } catch {
       const what = `HTTP ${response.status} with ${contentType.split(';')[0]}, not FHIR JSON`;
-      throw new FhirServerError(`GET ${url}: ${what}`, response.ok ? 'protocol' : 'http', url, response.status, undefined, what);
+      throw new FhirServerError(`${method} ${url}: ${what}`, response.ok ? 'protocol' : 'http', url, response.status, undefined, what);
     }
     const resource = body as Record<string, unknown> | undefined;
     if (!response.ok) {
       const outcome = resource?.resourceType === 'OperationOutcome' ? (resource as unknown as OperationOutcome) : undefined;
       const issue = Array.isArray(outcome?.issue) ? outcome.issue[0] : undefined;
       const detail = typeof issue?.diagnostics === 'string' ? issue.diagnostics : typeof issue?.details?.text === 'string' ? issue.details.text : undefined;
-      throw new FhirServerError(`GET ${url}: HTTP ${response.status}${detail ? ` (${detail})` : ''}`, 'http', url, response.status, outcome);
+      throw new FhirServerError(`${method} ${url}: HTTP ${response.status}${detail ? ` (${detail})` : ''}`, 'http', url, response.status, outcome);
     }
     if (typeof resource !== 'object' || resource === null || Array.isArray(resource) || typeof resource.resourceType !== 'string') {
       const what = `HTTP ${response.status} with JSON that is not a FHIR resource`;
-      throw new FhirServerError(`GET ${url}: ${what}`, 'protocol', url, response.status, undefined, what);
+      throw new FhirServerError(`${method} ${url}: ${what}`, 'protocol', url, response.status, undefined, what);
     }
     if (checkVersion) {
       const entries = resource.resourceType === 'Bundle' ? (Array.isArray(resource.entry) ? resource.entry : []).map((e: { resource?: Resource } | null) => e?.resource) : [resource];
       for (const r of entries) {
         const problem = r && typeof r === 'object' ? fhirR4Problem(r as Resource) : undefined;
-        if (problem) throw new FhirServerError(`GET ${url}: ${problem}`, 'protocol', url, undefined, undefined, problem);
+        if (problem) throw new FhirServerError(`${method} ${url}: ${problem}`, 'protocol', url, undefined, undefined, problem);
       }
     }
     return resource as unknown as Resource;
@@ -232,17 +243,17 @@ export class FhirServerClient {
   }
 }
 
-function toFhirServerError(e: unknown, url: string, timeoutMs: number, deadline?: AbortSignal): FhirServerError {
+function toFhirServerError(e: unknown, url: string, timeoutMs: number, deadline?: AbortSignal, method = 'GET'): FhirServerError {
   const err = e as { name?: string; message?: string; response?: { status?: number; data?: unknown }; cause?: { code?: string; message?: string } };
-  if (deadline?.aborted) return new FhirServerError(`GET ${url}: the call's deadline for FHIR requests passed`, 'timeout', url, undefined, undefined, 'the deadline for all FHIR requests of this call passed (FHIR_DEADLINE_MS)');
-  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return new FhirServerError(`GET ${url}: no answer within ${timeoutMs} ms`, 'timeout', url);
+  if (deadline?.aborted) return new FhirServerError(`${method} ${url}: the call's deadline for FHIR requests passed`, 'timeout', url, undefined, undefined, 'the deadline for all FHIR requests of this call passed (FHIR_DEADLINE_MS)');
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return new FhirServerError(`${method} ${url}: no answer within ${timeoutMs} ms`, 'timeout', url);
   const status = err?.response?.status;
   if (typeof status === 'number') {
     const data = err.response?.data as OperationOutcome | undefined;
     const outcome = data && typeof data === 'object' && data.resourceType === 'OperationOutcome' ? data : undefined;
     const detail = outcome?.issue?.[0]?.diagnostics ?? outcome?.issue?.[0]?.details?.text;
-    return new FhirServerError(`GET ${url}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status >= 200 && status < 300 ? 'protocol' : 'http', url, status, outcome);
+    return new FhirServerError(`${method} ${url}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status >= 200 && status < 300 ? 'protocol' : 'http', url, status, outcome);
   }
   const cause = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
-  return new FhirServerError(`GET ${url}: ${cause}`, 'network', url);
+  return new FhirServerError(`${method} ${url}: ${cause}`, 'network', url);
 }
