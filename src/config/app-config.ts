@@ -8,6 +8,9 @@ import { declaredVariables, environmentProblems, IsIntegerString, type Env } fro
  * The service configuration: one typed object, read from the environment once and validated with
  * class-validator (AppEnvironment). This file is the only reader of process.env for the HTTP service.
  */
+/** What the subscriber asks the FHIR server for unless SUBSCRIPTIONS_SCOPE says otherwise. */
+export const DEFAULT_SUBSCRIPTIONS_SCOPE = 'system/*.rs system/*.c system/*.u system/Subscription.d';
+
 export interface AppConfig {
   /** HTTP port (PORT, default 3000). */
   port: number;
@@ -132,7 +135,7 @@ export function loadSubscriptionSettings(env: Env = process.env): SubscriptionSe
     ...(v.SUBSCRIPTIONS_CLIENT_ID ? { clientId: v.SUBSCRIPTIONS_CLIENT_ID } : {}),
     ...(v.SUBSCRIPTIONS_PRIVATE_KEY_FILE ? { privateKeyFile: path.resolve(v.SUBSCRIPTIONS_PRIVATE_KEY_FILE) } : {}),
     ...(v.SUBSCRIPTIONS_TOKEN_URL ? { tokenUrl: v.SUBSCRIPTIONS_TOKEN_URL } : {}),
-    scope: v.SUBSCRIPTIONS_SCOPE ?? 'system/*.rs system/*.c system/*.u system/Subscription.d',
+    scope: v.SUBSCRIPTIONS_SCOPE ?? DEFAULT_SUBSCRIPTIONS_SCOPE,
     maxAttempts: v.SUBSCRIPTIONS_MAX_ATTEMPTS === undefined ? 8 : Number(v.SUBSCRIPTIONS_MAX_ATTEMPTS),
     retryBaseMs: v.SUBSCRIPTIONS_RETRY_BASE_MS === undefined ? 2000 : Number(v.SUBSCRIPTIONS_RETRY_BASE_MS),
     pollMs: v.SUBSCRIPTIONS_POLL_MS === undefined ? 1000 : Number(v.SUBSCRIPTIONS_POLL_MS),

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { escapeHtml, type InteractionPages } from './authorization-server';
 import type { EhrClient } from './ehr-clients';
 import type { PatientSummary } from './ehr-patients';
+import { ADMISSION_DIAGNOSES, type RecommendationView } from './chart-changes';
 
 /** The style an app may apply (`smart_style_url`, SMART App Launch "Styling"). */
 export const SMART_STYLE = {
@@ -18,7 +19,11 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;font-size
 .btn.primary{background:#1f5fa8;color:#fff}.note{background:#fff8e1;border:1px solid #f0d58a;padding:8px 12px;border-radius:4px;font-size:13px}
 #cards{margin-top:16px}.card{background:#fff;border-left:6px solid #1f5fa8;padding:10px 14px;margin:8px 0;border-radius:4px;box-shadow:0 1px 2px #0002}
 .card.warning{border-color:#e0a100}.card.critical{border-color:#b3261e}.card h3{margin:0 0 4px;font-size:15px}.card pre{white-space:pre-wrap;font:13px system-ui,sans-serif;margin:4px 0}
-.card .src{font-size:12px;color:#555}code{background:#eef1f5;padding:1px 4px;border-radius:3px}`;
+.card .src{font-size:12px;color:#555}code{background:#eef1f5;padding:1px 4px;border-radius:3px}
+form.inline{display:inline}select{font-size:13px;padding:2px}.rec{background:#fff;border-left:6px solid #2e7d32;padding:10px 14px;margin:12px 0;border-radius:4px;box-shadow:0 1px 2px #0002}
+.rec.revoked{border-color:#9aa0a6;color:#555}.rec h3{margin:0 0 4px;font-size:16px}.meta{font-size:12px;color:#555}.tag{display:inline-block;padding:1px 6px;border-radius:3px;font-size:12px;background:#e8f5e9;color:#1b5e20}
+.rec.revoked .tag{background:#eceff1;color:#455a64}.issue{background:#fff8e1;border:1px solid #f0d58a;padding:6px 10px;margin:6px 0;border-radius:4px;font-size:13px}.rec table{margin:6px 0}
+pre.why{white-space:pre-wrap;font:13px system-ui,sans-serif;margin:4px 0 8px;color:#333}.rec h4{margin:10px 0 4px;font-size:15px}`;
 
 function page(title: string, body: string, script = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>${body}${script ? `<script>${script}</script>` : ''}</body></html>`;
@@ -39,7 +44,7 @@ export function launcherPage(v: LauncherView): string {
   const appButtons = (p: PatientSummary) => v.apps.map((a) =>
     `<a class="btn primary" target="_blank" rel="noopener" href="/ehr/launch?patient=${encodeURIComponent(p.id)}&app=${encodeURIComponent(a.launch_url ?? '')}">Launch ${escapeHtml(a.name)}</a>`).join('');
   const cdsButton = (p: PatientSummary) => v.cdsServices ? `<button class="btn" data-cds="${escapeHtml(p.id)}" data-label="${escapeHtml(p.label)}">order-select → CDS</button>` : '';
-  const rows = v.patients.map((p) => `<tr><td>${escapeHtml(p.label)}</td><td>${escapeHtml(p.identifier ?? '')}</td><td>${escapeHtml(p.gender ?? '')}</td><td>${escapeHtml(p.birthDate ?? '')}</td><td>${p.visits}</td><td><code>${escapeHtml(p.id)}</code></td><td>${appButtons(p)}${cdsButton(p)}</td></tr>`).join('');
+  const rows = v.patients.map((p) => `<tr><td>${escapeHtml(p.label)}</td><td>${escapeHtml(p.identifier ?? '')}</td><td>${escapeHtml(p.gender ?? '')}</td><td>${escapeHtml(p.birthDate ?? '')}</td><td>${p.visits}</td><td><code>${escapeHtml(p.id)}</code></td><td>${appButtons(p)}${cdsButton(p)}${admitForm(p.id)}<a class="btn" href="/ehr/chart?patient=${encodeURIComponent(p.id)}">Write-backs</a></td></tr>`).join('');
   const body = `${BANNER}<main>
 <p>FHIR R4 base: <code>${escapeHtml(v.fhirBase)}</code> · <a href="/fhir/metadata">CapabilityStatement</a> · <a href="/fhir/.well-known/smart-configuration">SMART configuration</a>
 ${v.open ? ' · <b>open mode: FHIR answers without a token</b>' : ' · every FHIR request needs a SMART access token'}${v.cdsServices ? ` · CDS service: <code>${escapeHtml(v.cdsServices)}</code>` : ''}</p>
@@ -48,6 +53,66 @@ ${v.apps.length === 0 ? '<p class="note">No SMART app with a <code>launch_url</c
 <p>${v.patients.length} patients loaded.</p>
 <section id="cards" aria-live="polite"></section></main>`;
   return page('leader ehr: local test EHR', body, CARDS_SCRIPT);
+}
+
+/** Records a new admission with a diagnosis: two chart changes the EHR's Subscriptions notify. */
+function admitForm(patientId: string): string {
+  const options = ADMISSION_DIAGNOSES.map((d) => `<option value="${escapeHtml(d.code)}">${escapeHtml(d.display)} (${escapeHtml(d.code)})</option>`).join('');
+  return `<form class="inline" method="post" action="/ehr/chart/admit?patient=${encodeURIComponent(patientId)}"><select name="diagnosis" aria-label="Admission diagnosis">${options}</select><button class="btn" type="submit">Admit</button></form>`;
+}
+
+export interface ChartView {
+  patient: PatientSummary;
+  recommendations: RecommendationView[];
+  /** Active Subscriptions on this EHR (0: nothing will be written back). */
+  activeSubscriptions: number;
+  /** The Encounter just recorded (the page then refreshes itself until its write-back arrives). */
+  admitted?: string;
+}
+
+/** `/ehr/chart?patient=`: record a chart change, and read the recommendations a subscribed CDS service wrote back. */
+export function chartPage(v: ChartView): string {
+  const p = v.patient;
+  const awaiting = v.admitted !== undefined && !v.recommendations.some((r) => r.status === 'active' && r.encounter === `Encounter/${v.admitted}`);
+  const status = v.activeSubscriptions === 0
+    ? '<p class="note">No active Subscription on this EHR, so no CDS service is told of chart changes. Start the demo with <code>bash scripts/demo.sh</code> (it runs <code>leader subscribe create</code>) to see write-backs.</p>'
+    : `<p class="meta">${v.activeSubscriptions} active Subscription(s): a chart change is sent to the CDS service, which writes its recommendations back to this chart as <b>draft proposals</b> (nothing is ordered).</p>`;
+  const waiting = awaiting ? '<p class="note" id="waiting">Admission recorded. Waiting for the CDS service\'s recommendation for this visit (about a minute for a MIMIC-IV patient); this page refreshes every 5 seconds.</p>' : '';
+  const recs = v.recommendations.length === 0
+    ? '<p>No recommendations have been written back to this chart yet.</p>'
+    : v.recommendations.map(recommendationHtml).join('');
+  const body = `${BANNER}<main>
+<p><a href="/">← All patients</a></p>
+<h2>${escapeHtml(p.label)}</h2>
+<p class="meta">Identifier ${escapeHtml(p.identifier ?? '–')} · ${escapeHtml(p.gender ?? '')} · born ${escapeHtml(p.birthDate ?? '–')} · ${p.visits} visit(s) · <code>Patient/${escapeHtml(p.id)}</code></p>
+<p>Record a chart change: a new inpatient admission with its diagnosis ${admitForm(p.id)}</p>
+${status}${waiting}
+<h2>Recommendations written back to the chart</h2>
+${recs}</main>`;
+  return page(`Write-backs: ${p.label}`, body, awaiting ? 'setTimeout(() => location.reload(), 5000);' : '');
+}
+
+function recommendationHtml(r: RecommendationView): string {
+  const active = r.status === 'active';
+  const state = active ? 'Active recommendation' : r.status === 'revoked' ? 'Revoked: replaced by a later chart change' : `Status ${r.status}`;
+  const cards = r.cards.map((c) => `<h4>${escapeHtml(c.summary)}</h4>${c.detail ? `<details><summary class="meta">Why these classes (the model's explanation)</summary><pre class="why">${escapeHtml(plainText(c.detail))}</pre></details>` : ''}
+<table><thead><tr><th>Proposed medication class</th><th>Example product</th><th>ATC class</th><th>Order status</th></tr></thead><tbody>${c.proposals.map((m) =>
+    `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(m.product ?? '–')}</td><td>${m.atc ? `<code>${escapeHtml(m.atc)}</code> ` : ''}${escapeHtml(m.atcName ?? '')}</td><td>${m.status === 'draft' ? 'draft proposal, not ordered' : escapeHtml(m.status ?? '–')}</td></tr>`).join('')}</tbody></table>`).join('');
+  // The detail names every implicated drug pair already; the implicated references are for systems, not for reading.
+  const issues = r.issues.length === 0 ? '' : `<h4>Drug-interaction alerts on these proposals (${r.issues.length})</h4>${r.issues.map((d) =>
+    `<div class="issue"><b>${escapeHtml(d.code ?? 'Detected issue')}</b>${d.severity ? ` (${escapeHtml(d.severity)})` : ''}: ${escapeHtml(d.detail ?? d.implicated.join('; '))}</div>`).join('')}`;
+  const notes = r.notes.map((n) => `<pre class="why">${escapeHtml(plainText(n))}</pre>`).join('');
+  const inner = `${cards}${issues}${notes}${!cards && !issues && !notes ? '<p>No medication proposed for this visit.</p>' : ''}`;
+  const written = r.authoredOn ? `written ${r.authoredOn.slice(0, 16).replace('T', ' ')} UTC` : '';
+  const head = `<span class="tag">${escapeHtml(state)}</span> <span class="meta">${escapeHtml(written)}${r.encounter ? ` · ${escapeHtml(r.encounter)}` : ''}${r.reason ? ` · ${escapeHtml(r.reason)}` : ''}${r.author ? ` · by ${escapeHtml(r.author)}` : ''}</span>`;
+  return active
+    ? `<section class="rec" data-status="active">${head}${inner}</section>`
+    : `<details class="rec revoked" data-status="${escapeHtml(r.status)}"><summary>${head}</summary>${inner}</details>`;
+}
+
+/** Card text is CDS Hooks markdown; shown as plain text, without its emphasis marks. */
+function plainText(markdown: string): string {
+  return markdown.replace(/\*\*([^*]+)\*\*/g, '$1').replace(/(^|\s)\*([^*\n]+)\*/g, '$1$2');
 }
 
 /** Sends order-select for a patient and shows the cards; a SMART link is launched through /_services/smart/Launch. */

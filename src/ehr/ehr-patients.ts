@@ -27,12 +27,15 @@ export async function patientSummaries(repo: EhrRepository): Promise<PatientSumm
     const ref = e.subject?.reference;
     if (ref?.startsWith('Patient/')) visits.set(ref.slice(8), (visits.get(ref.slice(8)) ?? 0) + 1);
   }
-  return ((await all(repo, 'Patient')) as Patient[]).map((p) => {
-    const name = p.name?.[0];
-    const text = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
-    const identifier = p.identifier?.[0]?.value;
-    return { id: p.id as string, label: text || identifier || (p.id as string), identifier, birthDate: p.birthDate, gender: p.gender, visits: visits.get(p.id as string) ?? 0 };
-  }).sort((a, b) => a.label.localeCompare(b.label, 'en'));
+  return ((await all(repo, 'Patient')) as Patient[]).map((p) => summaryOf(p, visits.get(p.id as string) ?? 0)).sort((a, b) => a.label.localeCompare(b.label, 'en'));
+}
+
+/** One patient's summary line. */
+export function summaryOf(p: Patient, visits: number): PatientSummary {
+  const name = p.name?.[0];
+  const text = name?.text ?? [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
+  const identifier = p.identifier?.[0]?.value;
+  return { id: p.id as string, label: text || identifier || (p.id as string), identifier, birthDate: p.birthDate, gender: p.gender, visits };
 }
 
 /** One patient's resources as the timeline and the CDS request builder take them, or undefined. */

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Operator } from '@medplum/core';
 import type { Practitioner } from '@medplum/fhirtypes';
 import { buildDemoRequest } from '../cds-hooks/demo/demo-request.builder';
 import { AuthorizationServer } from './authorization-server';
@@ -7,8 +8,9 @@ import type { EhrClient } from './ehr-clients';
 import { EhrRepository } from './ehr-repository';
 import { loadFhirDefinitions } from './fhir-definitions';
 import { fail, FhirEndpoint, type FhirAccess, type FhirHttpResult } from './fhir-endpoint';
-import { lastEncounterOf, patientResources, patientSummaries } from './ehr-patients';
-import { interactionPages, launcherPage, SMART_STYLE } from './ehr-pages';
+import { lastEncounterOf, patientResources, patientSummaries, summaryOf } from './ehr-patients';
+import { chartPage, interactionPages, launcherPage, SMART_STYLE } from './ehr-pages';
+import { ADMISSION_DIAGNOSES, chartWriteBacks, recordAdmission } from './chart-changes';
 import { SubscriptionDelivery } from './subscription-delivery';
 import { FaultSwitches } from './subscription-faults';
 
@@ -185,6 +187,27 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
         }
       }
       throw new HttpError(405, `${method} ${path}: not allowed`);
+    }
+    if (path === '/ehr/chart' && method === 'GET') {
+      const patient = await requirePatient(url.searchParams.get('patient'));
+      const admitted = url.searchParams.get('admitted') ?? undefined;
+      if (admitted !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(admitted)) throw new HttpError(400, `admitted=${admitted}: expected an Encounter id`);
+      const [resource, visits, subs] = await repo.exclusive(async () => [
+        await repo.readResource('Patient', patient),
+        (await repo.searchResources({ resourceType: 'Encounter', filters: [{ code: 'patient', operator: Operator.EQUALS, value: `Patient/${patient}` }], count: 10_000 })).length,
+        (await repo.searchResources({ resourceType: 'Subscription', filters: [{ code: 'status', operator: Operator.EQUALS, value: 'active' }], count: 10_000 })).length,
+      ] as const);
+      const recommendations = await chartWriteBacks(repo, patient);
+      return sendHtml(res, chartPage({ patient: summaryOf(resource as never, visits), recommendations, activeSubscriptions: subs, admitted }));
+    }
+    if (path === '/ehr/chart/admit' && method === 'POST') {
+      const patient = await requirePatient(url.searchParams.get('patient'));
+      const diagnosis = new URLSearchParams((await readBody(req)).toString('utf8')).get('diagnosis') ?? '';
+      if (!ADMISSION_DIAGNOSES.some((d) => d.code === diagnosis)) throw new HttpError(400, `diagnosis=${diagnosis}: expected one of ${ADMISSION_DIAGNOSES.map((d) => d.code).join(', ')}`);
+      const { encounter } = await recordAdmission(repo, patient, diagnosis);
+      // Post/redirect/get: a reload of the chart page does not admit the patient twice.
+      res.writeHead(303, { Location: `/ehr/chart?patient=${encodeURIComponent(patient)}&admitted=${encodeURIComponent(encounter)}` }).end();
+      return;
     }
     if (path === '/ehr/cds/order-select' && method === 'POST') {
       if (!options.cdsServices) throw new HttpError(404, 'no CDS service configured (leader ehr --cds-services URL)');

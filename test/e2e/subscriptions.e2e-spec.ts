@@ -6,12 +6,13 @@
  * duplicated, reordered and dropped deliveries, 503s from the FHIR server and a kill -9 between the
  * acknowledgement and the write-back must each still end in exactly one write-back per event.
  */
-import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { validateResource } from '@medplum/core';
 import type { Resource as MedplumResource } from '@medplum/fhirtypes';
+import { chromium } from 'playwright-core';
 import type { Bundle, DetectedIssue, Encounter, GuidanceResponse, MedicationRequest, RequestGroup, Resource } from 'fhir/r4';
 import { loadFhirDefinitions } from '../../src/ehr/fhir-definitions';
 import { BackendTokenClient } from '../../src/subscriptions/backend-token';
@@ -19,7 +20,7 @@ import { ORDER_INTENTS } from '../../src/subscriptions/subscription-resource';
 import { SubscriptionStore } from '../../src/subscriptions/subscription.store';
 import { SYSTEMS } from '../../src/subscriptions/write-back.builder';
 import { type EhrProcess, startEhrProcess } from '../support/ehr-process';
-import { runLeader } from '../support/leader-cli';
+import { repoRoot, runLeader } from '../support/leader-cli';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { describeWithShared, SHARED_DATA } from '../support/shared-data';
 
@@ -92,9 +93,9 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     const fhirDir = path.join(tmp, 'fhir');
     const converted = await runLeader(['mimic-to-fhir', '--source', path.join(SHARED_DATA, 'mimic-iv-demo-2.2'), '--out', fhirDir, '--quiet']);
     if (converted.code !== 0) throw new Error(`mimic-to-fhir failed: ${converted.stderr}`);
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    writeFileSync(path.join(tmp, 'key.json'), JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES384' }));
-    writeFileSync(path.join(tmp, 'clients.json'), JSON.stringify({ clients: [{ client_id: 'leader-cds-backend', name: 'LEADER write-back', type: 'backend', scope: 'system/*.cruds', jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES384' }] } }] }));
+    // The key pair and clients file as scripts/demo.sh makes them.
+    const keys = await runLeader(['subscribe', 'backend-client', '--key', path.join(tmp, 'key.json'), '--clients', path.join(tmp, 'clients.json'), '--scope', 'system/*.cruds']);
+    expect(keys).toMatchObject({ code: 0, stderr: '' });
     ehr = await startEhrProcess(['--fhir', fhirDir, '--clients', path.join(tmp, 'clients.json'), '--faults', '--delivery-backoff-ms', '300']);
     env = {
       LEADER_DATA_DIR: path.join(tmp, 'data'), CDS_AUTH_DISABLED: 'true', LOG_LEVEL: 'info',
@@ -296,5 +297,52 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
       return dead.counts.pending === 0 && dead.counts.dead === 0 ? dead : undefined;
     });
     expect((await writeBacks()).filter((rg) => rg.identifier![0].value!.includes('not-on-server'))).toEqual([]);
+  });
+
+  it('the launcher\'s Admit records a chart change; the chart page shows the written-back proposals and DetectedIssues, escaped', async () => {
+    await fetch(`${ehr.url}/ehr/faults`, { method: 'DELETE' });
+    const admitted = await fetch(`${ehr.url}/ehr/chart/admit?patient=${PATIENT}`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'diagnosis=I50.9' });
+    expect(admitted.status).toBe(303);
+    const chartUrl = new URL(admitted.headers.get('location')!, ehr.url).toString();
+    const encounterId = new URL(chartUrl).searchParams.get('admitted')!;
+    const encounter = await fhir<Encounter>('GET', `Encounter/${encounterId}`);
+    expect(encounter).toMatchObject({ status: 'in-progress', subject: { reference: `Patient/${PATIENT}` } });
+    const conditions = await search<Resource & { encounter?: { reference?: string }; code?: { coding?: { code?: string }[] } }>(`Condition?patient=${PATIENT}&_count=1000`);
+    expect(conditions.filter((c) => c.encounter?.reference === `Encounter/${encounterId}`).map((c) => c.code?.coding?.[0]?.code)).toEqual(['I50.9']);
+    const waiting = await (await fetch(chartUrl)).text();
+    // Waiting for the write-back: the page says so and reloads itself (unless the service was already done).
+    if (waiting.includes('id="waiting"')) expect(waiting).toContain('location.reload()');
+    const html = await waitFor('the active recommendation for the new visit on the chart page', async () => {
+      const page = await (await fetch(chartUrl)).text();
+      return page.includes(`Encounter/${encounterId}`) && page.includes('data-status="active"') && !page.includes('id="waiting"') ? page : undefined;
+    });
+    // What the page shows is what the service wrote: the active RequestGroup's proposals by product and ATC class, its DetectedIssues.
+    const active = (await writeBacks()).filter((rg) => rg.status === 'active' && rg.encounter?.reference === `Encounter/${encounterId}`);
+    expect(active.length).toBeGreaterThan(0);
+    const proposals = await Promise.all(active.flatMap((rg) => rg.action ?? []).flatMap((a) => a.action ?? []).map((a) => fhir<MedicationRequest>('GET', a.resource!.reference!)));
+    expect(proposals.length).toBeGreaterThan(0);
+    const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    for (const mr of proposals) {
+      expect(html).toContain(`<code>${mr.medicationCodeableConcept!.coding!.find((c) => c.system === ATC)!.code}</code>`);
+      if (mr.medicationCodeableConcept!.text) expect(html).toContain(escape(mr.medicationCodeableConcept!.text));
+    }
+    const issues = await search<DetectedIssue>(`DetectedIssue?patient=${PATIENT}&_count=1000`);
+    const own = issues.filter((d) => active.some((rg) => d.identifier![0].value!.startsWith(`${rg.identifier![0].value}/`)));
+    for (const d of own) expect(html).toContain(escape(d.detail!));
+    expect(html).toContain('draft proposal, not ordered');
+    expect(html).toContain('Revoked: replaced by a later chart change');
+    expect(html).not.toMatch(/<script>(?!setTimeout)/);
+
+    const shots = path.join(repoRoot, 'out', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(chartUrl);
+      await expect(page.locator('section.rec[data-status=active]').first().isVisible()).resolves.toBe(true);
+      await page.screenshot({ path: path.join(shots, 'ehr-chart-write-backs.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -1,9 +1,14 @@
+import type { JsonWebKey } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Subscription } from 'fhir/r4';
 import { CliError } from '../../common/cli-error';
-import { ConfigError, loadSubscriptionSettings, type SubscriptionSettings } from '../../config/app-config';
+import { ConfigError, DEFAULT_SUBSCRIPTIONS_SCOPE, loadSubscriptionSettings, type SubscriptionSettings } from '../../config/app-config';
 import { FhirServerClient, FhirServerError } from '../../fhir/fhir-server.client';
 import { BackendTokenClient, BackendTokenError } from '../../subscriptions/backend-token';
+import { newBackendPrivateJwk, publicJwkOf } from '../../subscriptions/backend-client-keys';
+import { readClientsFile } from '../../ehr/ehr-clients';
 import { PATIENT_CHART_TOPIC } from '../../fhir/subscriptions-backport';
 import { parseNotification } from '../../subscriptions/notification.parser';
 import { SubscriptionStore, type Registration } from '../../subscriptions/subscription.store';
@@ -60,6 +65,34 @@ export function register(program: Command): void {
           process.stdout.write(`created Subscription/${created.id} (${plan.kind}: ${plan.criteria}, payload ${opts.payload}) → ${endpointOf(service, reg.id)}\n`);
         }
       });
+    });
+
+  subscribe.command('backend-client')
+    .description('Make this service\'s backend-services key (kept if the file exists) and a `leader ehr --clients` file that registers it')
+    .requiredOption('--key <file>', 'private JWK (ES384) for SUBSCRIPTIONS_PRIVATE_KEY_FILE; created if missing, reused otherwise')
+    .requiredOption('--clients <file>', 'the clients file to write for `leader ehr --clients`')
+    .option('--merge <file>', 'a clients file whose clients are kept beside the backend client')
+    .option('--client-id <id>', 'the backend client id (SUBSCRIPTIONS_CLIENT_ID)', 'leader-cds-backend')
+    .option('--scope <scopes>', 'the scopes the client may be granted (SUBSCRIPTIONS_SCOPE must be within them)', DEFAULT_SUBSCRIPTIONS_SCOPE)
+    .action((opts: { key: string; clients: string; merge?: string; clientId: string; scope: string }) => {
+      const others = opts.merge ? readClientsFile(opts.merge).filter((c) => c.client_id !== opts.clientId) : [];
+      let privateJwk: JsonWebKey;
+      if (existsSync(opts.key)) {
+        try {
+          privateJwk = JSON.parse(readFileSync(opts.key, 'utf8')) as JsonWebKey;
+          publicJwkOf(privateJwk); // fails on what is not a private key
+        } catch (e) {
+          throw new CliError(`--key ${opts.key}: not a private JWK (${oneLine(e)}); delete it to make a new one`);
+        }
+      } else {
+        privateJwk = newBackendPrivateJwk(`${opts.clientId}-1`);
+        mkdirSync(path.dirname(path.resolve(opts.key)), { recursive: true });
+        writeFileSync(opts.key, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
+      }
+      const backend = { client_id: opts.clientId, name: 'leader-cds write-back (FHIR Subscriptions)', type: 'backend', scope: opts.scope, jwks: { keys: [publicJwkOf(privateJwk)] } };
+      mkdirSync(path.dirname(path.resolve(opts.clients)), { recursive: true });
+      writeFileSync(opts.clients, `${JSON.stringify({ clients: [...others, backend] }, null, 2)}\n`);
+      process.stdout.write(`backend client ${opts.clientId}: key ${opts.key}, clients file ${opts.clients}${others.length ? ` (with ${others.length} client(s) from ${opts.merge})` : ''}\n`);
     });
 
   subscribe.command('list')
