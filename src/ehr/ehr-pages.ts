@@ -66,14 +66,15 @@ export interface ChartView {
   recommendations: RecommendationView[];
   /** Active Subscriptions on this EHR (0: nothing will be written back). */
   activeSubscriptions: number;
-  /** The Encounter just recorded (the page then refreshes itself until its write-back arrives). */
+  /** The admission diagnosis (Condition id) just recorded: the page refreshes itself until its write-back arrives. */
   admitted?: string;
 }
 
 /** `/ehr/chart?patient=`: record a chart change, and read the recommendations a subscribed CDS service wrote back. */
 export function chartPage(v: ChartView): string {
   const p = v.patient;
-  const awaiting = v.admitted !== undefined && !v.recommendations.some((r) => r.status === 'active' && r.encounter === `Encounter/${v.admitted}`);
+  // The write-back names the change it answers in its reason ("Chart change: Condition/<id> (event n)").
+  const awaiting = v.admitted !== undefined && !v.recommendations.some((r) => `${r.reason ?? ''} `.includes(`Condition/${v.admitted} `));
   const status = v.activeSubscriptions === 0
     ? '<p class="note">No active Subscription on this EHR, so no CDS service is told of chart changes. Start the demo with <code>bash scripts/demo.sh</code> (it runs <code>leader subscribe create</code>) to see write-backs.</p>'
     : `<p class="meta">${v.activeSubscriptions} active Subscription(s): a chart change is sent to the CDS service, which writes its recommendations back to this chart as <b>draft proposals</b> (nothing is ordered).</p>`;

@@ -191,7 +191,7 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
     if (path === '/ehr/chart' && method === 'GET') {
       const patient = await requirePatient(url.searchParams.get('patient'));
       const admitted = url.searchParams.get('admitted') ?? undefined;
-      if (admitted !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(admitted)) throw new HttpError(400, `admitted=${admitted}: expected an Encounter id`);
+      if (admitted !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(admitted)) throw new HttpError(400, `admitted=${admitted}: expected a Condition id`);
       const [resource, visits, subs] = await repo.exclusive(async () => [
         await repo.readResource('Patient', patient),
         (await repo.searchResources({ resourceType: 'Encounter', filters: [{ code: 'patient', operator: Operator.EQUALS, value: `Patient/${patient}` }], count: 10_000 })).length,
@@ -204,9 +204,10 @@ export async function startEhrServer(options: EhrServerOptions): Promise<EhrServ
       const patient = await requirePatient(url.searchParams.get('patient'));
       const diagnosis = new URLSearchParams((await readBody(req)).toString('utf8')).get('diagnosis') ?? '';
       if (!ADMISSION_DIAGNOSES.some((d) => d.code === diagnosis)) throw new HttpError(400, `diagnosis=${diagnosis}: expected one of ${ADMISSION_DIAGNOSES.map((d) => d.code).join(', ')}`);
-      const { encounter } = await recordAdmission(repo, patient, diagnosis);
-      // Post/redirect/get: a reload of the chart page does not admit the patient twice.
-      res.writeHead(303, { Location: `/ehr/chart?patient=${encodeURIComponent(patient)}&admitted=${encodeURIComponent(encounter)}` }).end();
+      const { condition } = await recordAdmission(repo, patient, diagnosis);
+      // Post/redirect/get: a reload of the chart page does not admit the patient twice. The diagnosis is the
+      // admission's last change: the page waits for the recommendation written for it.
+      res.writeHead(303, { Location: `/ehr/chart?patient=${encodeURIComponent(patient)}&admitted=${encodeURIComponent(condition)}` }).end();
       return;
     }
     if (path === '/ehr/cds/order-select' && method === 'POST') {

@@ -211,6 +211,14 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     await waitFor('event 8 acknowledged and its write-back refused', async () => (/"job":"event-8".*"subscriptions: will retry"/.test(service.log()) ? true : undefined));
     await service.kill9();
     await fetch(`${ehr.url}/ehr/faults`, { method: 'DELETE' });
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const refused = async (url: string, body: string) => { const r = await fetch(url, { method: 'POST', headers: form, body }); return { status: r.status, text: ((await r.json()) as { issue: { details: { text: string } }[] }).issue[0].details.text }; };
+    expect(await refused(`${ehr.url}/ehr/chart/admit?patient=${PATIENT}`, 'diagnosis=X99')).toEqual({ status: 400, text: 'diagnosis=X99: expected one of I50.9, I48.91, E11.9, J18.9, N39.0' });
+    expect(await refused(`${ehr.url}/ehr/chart/admit?patient=nobody`, 'diagnosis=I50.9')).toEqual({ status: 404, text: 'Patient/nobody is not loaded in this EHR' });
+    const notAKey = await runLeader(['subscribe', 'backend-client', '--key', path.join(tmp, 'clients.json'), '--clients', path.join(tmp, 'other.json')]);
+    expect(notAKey.code).not.toBe(0);
+    expect(notAKey.stderr.trim().split('\n')).toHaveLength(1);
+    expect(notAKey.stderr).toMatch(/^leader: --key .*clients\.json: not a private JWK/);
     expect((await writeBacks()).some((rg) => rg.identifier![0].value === `${registration}/event-8`)).toBe(false);
     service = await restartService();
     await settled(8);
@@ -301,27 +309,36 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
 
   it('the launcher\'s Admit records a chart change; the chart page shows the written-back proposals and DetectedIssues, escaped', async () => {
     await fetch(`${ehr.url}/ehr/faults`, { method: 'DELETE' });
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const refused = async (url: string, body: string) => { const r = await fetch(url, { method: 'POST', headers: form, body }); return { status: r.status, text: ((await r.json()) as { issue: { details: { text: string } }[] }).issue[0].details.text }; };
+    expect(await refused(`${ehr.url}/ehr/chart/admit?patient=${PATIENT}`, 'diagnosis=X99')).toEqual({ status: 400, text: 'diagnosis=X99: expected one of I50.9, I48.91, E11.9, J18.9, N39.0' });
+    expect(await refused(`${ehr.url}/ehr/chart/admit?patient=nobody`, 'diagnosis=I50.9')).toEqual({ status: 404, text: 'Patient/nobody is not loaded in this EHR' });
+    const notAKey = await runLeader(['subscribe', 'backend-client', '--key', path.join(tmp, 'clients.json'), '--clients', path.join(tmp, 'other.json')]);
+    expect(notAKey.code).not.toBe(0);
+    expect(notAKey.stderr.trim().split('\n')).toHaveLength(1);
+    expect(notAKey.stderr).toMatch(/^leader: --key .*clients\.json: not a private JWK/);
     const admitted = await fetch(`${ehr.url}/ehr/chart/admit?patient=${PATIENT}`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'diagnosis=I50.9' });
     expect(admitted.status).toBe(303);
     const chartUrl = new URL(admitted.headers.get('location')!, ehr.url).toString();
-    const encounterId = new URL(chartUrl).searchParams.get('admitted')!;
-    const encounter = await fhir<Encounter>('GET', `Encounter/${encounterId}`);
-    expect(encounter).toMatchObject({ status: 'in-progress', subject: { reference: `Patient/${PATIENT}` } });
-    const conditions = await search<Resource & { encounter?: { reference?: string }; code?: { coding?: { code?: string }[] } }>(`Condition?patient=${PATIENT}&_count=1000`);
-    expect(conditions.filter((c) => c.encounter?.reference === `Encounter/${encounterId}`).map((c) => c.code?.coding?.[0]?.code)).toEqual(['I50.9']);
+    const conditionId = new URL(chartUrl).searchParams.get('admitted')!;
+    const diagnosis = await fhir<Resource & { encounter?: { reference?: string }; code?: { coding?: { code?: string }[] } }>('GET', `Condition/${conditionId}`);
+    expect(diagnosis.code?.coding?.[0]?.code).toBe('I50.9');
+    const encounterId = diagnosis.encounter!.reference!.slice('Encounter/'.length);
+    expect(await fhir<Encounter>('GET', `Encounter/${encounterId}`)).toMatchObject({ status: 'in-progress', subject: { reference: `Patient/${PATIENT}` } });
     const waiting = await (await fetch(chartUrl)).text();
     // Waiting for the write-back: the page says so and reloads itself (unless the service was already done).
     if (waiting.includes('id="waiting"')) expect(waiting).toContain('location.reload()');
     const html = await waitFor('the active recommendation for the new visit on the chart page', async () => {
       const page = await (await fetch(chartUrl)).text();
-      return page.includes(`Encounter/${encounterId}`) && page.includes('data-status="active"') && !page.includes('id="waiting"') ? page : undefined;
+      return page.includes(`Condition/${conditionId} `) && !page.includes('id="waiting"') ? page : undefined;
     });
     // What the page shows is what the service wrote: the active RequestGroup's proposals by product and ATC class, its DetectedIssues.
     const active = (await writeBacks()).filter((rg) => rg.status === 'active' && rg.encounter?.reference === `Encounter/${encounterId}`);
     expect(active.length).toBeGreaterThan(0);
     const proposals = await Promise.all(active.flatMap((rg) => rg.action ?? []).flatMap((a) => a.action ?? []).map((a) => fhir<MedicationRequest>('GET', a.resource!.reference!)));
     expect(proposals.length).toBeGreaterThan(0);
-    const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    // The page escapes every FHIR text as numeric character references.
+    const escape = (t: string) => t.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
     for (const mr of proposals) {
       expect(html).toContain(`<code>${mr.medicationCodeableConcept!.coding!.find((c) => c.system === ATC)!.code}</code>`);
       if (mr.medicationCodeableConcept!.text) expect(html).toContain(escape(mr.medicationCodeableConcept!.text));
