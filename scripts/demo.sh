@@ -19,9 +19,10 @@ fi
 DEMO_DIR=out/demo
 node dist/src/cli/main.js subscribe backend-client --key "$DEMO_DIR/backend-key.json" --clients "$DEMO_DIR/ehr-clients.json" \
   ${EHR_CLIENTS:+--merge "$EHR_CLIENTS"}
-# A fresh subscription database each run: the EHR is in-memory, so the Subscriptions an earlier run
-# registered are gone with it; renewing their registrations could only fail and leave stale rows.
-rm -rf "$DEMO_DIR/data"
+# A fresh subscriptions database each run (the rest of $DEMO_DIR/data, e.g. feedback, is kept): the EHR
+# is in-memory, so the Subscriptions an earlier run registered are gone with it; renewing their
+# registrations could only fail and leave stale rows beside the new one.
+rm -f "$DEMO_DIR/data/subscriptions.sqlite" "$DEMO_DIR/data/subscriptions.sqlite-wal" "$DEMO_DIR/data/subscriptions.sqlite-shm"
 export SUBSCRIPTIONS_CLIENT_ID=leader-cds-backend SUBSCRIPTIONS_PRIVATE_KEY_FILE="$DEMO_DIR/backend-key.json" LEADER_DATA_DIR="$DEMO_DIR/data"
 pids=()
 stop() {
