@@ -1,5 +1,5 @@
 import { HttpException, Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { Bundle, Identifier, MedicationRequest, Reference, RequestGroup, Resource } from 'fhir/r4';
+import type { Bundle, DetectedIssue, Identifier, MedicationRequest, Reference, RequestGroup, Resource } from 'fhir/r4';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger';
 import type { AppConfig } from '../config/app-config';
@@ -14,7 +14,7 @@ import { BackendTokenClient, BackendTokenError } from './backend-token';
 import { NotificationError, parseNotification, patientOf, TRIGGER_TYPES, typeAndId, type NotificationEvent } from './notification.parser';
 import { SubscriptionStore, type Job, type Registration } from './subscription.store';
 import { ORDER_INTENTS } from './subscription-resource';
-import { SYSTEMS, uuidOf, WRITE_BACK_SYSTEM_PREFIX, writeBackTransaction } from './write-back.builder';
+import { retireTransactions, SYSTEMS, uuidOf, WRITE_BACK_SYSTEM_PREFIX, writeBackTransaction } from './write-back.builder';
 
 /** The hooks' prefetch queries, with proposals left out (the subscriber's own would read as drafted orders). */
 export const SUBSCRIPTION_QUERIES: Record<PrefetchKey, string> = {
@@ -160,7 +160,8 @@ export class SubscriptionWorker implements OnApplicationBootstrap, OnApplication
       throw e;
     }
     const written = await client.searchAll(`RequestGroup?identifier=${encodeURIComponent(`${SYSTEMS.requestGroup}|${eventId}`)}`);
-    if (written.length > 0) return `already written: RequestGroup/${written[0].id}`;
+    // Also after a crash between the write-back and the clean-up: the repeat finishes the clean-up.
+    if (written.length > 0) return `already written: RequestGroup/${written[0].id}${await this.retireSuperseded(client, patient)}`;
 
     const token = await this.tokens!.token(reg.fhirServer);
     const request: CdsRequest = {
@@ -182,7 +183,22 @@ export class SubscriptionWorker implements OnApplicationBootstrap, OnApplication
     const response = await client.send('POST', '', bundle) as Bundle | undefined;
     const location = response?.entry?.[0]?.response?.location;
     const proposals = bundle.entry!.filter((e) => e.resource?.resourceType === 'MedicationRequest').length;
-    return `written: ${location ? typeAndId(location) : 'RequestGroup'} with ${proposals} proposal(s)${supersede.length > 0 ? `, revoked ${supersede.map((rg) => `RequestGroup/${rg.id}`).join(', ')}` : ''}`;
+    const retired = await this.retireSuperseded(client, patient);
+    return `written: ${location ? typeAndId(location) : 'RequestGroup'} with ${proposals} proposal(s)${supersede.length > 0 ? `, revoked ${supersede.map((rg) => `RequestGroup/${rg.id}`).join(', ')}` : ''}${retired}`;
+  }
+
+  /** Cancels the draft proposals and DetectedIssues of the patient's revoked recommendations (see retireTransactions). */
+  private async retireSuperseded(client: FhirServerClient, patient: string): Promise<string> {
+    const subject = encodeURIComponent(patient);
+    const revoked = await client.searchAll(`RequestGroup?subject=${subject}&status=revoked`) as RequestGroup[];
+    if (revoked.length === 0) return '';
+    const proposals = await client.searchAll(`MedicationRequest?subject=${subject}&status=draft&intent=proposal`) as MedicationRequest[];
+    // R4 has no DetectedIssue status search parameter: filtered in retireTransactions.
+    const issues = await client.searchAll(`DetectedIssue?patient=${subject}`) as DetectedIssue[];
+    const bundles = retireTransactions(revoked, proposals, issues);
+    for (const bundle of bundles) await client.send('POST', '', bundle);
+    const count = bundles.reduce((n, b) => n + (b.entry?.length ?? 0), 0);
+    return count > 0 ? `; cancelled ${count} proposal(s)/DetectedIssue(s) of revoked recommendations` : '';
   }
 
   /** Changes since the last re-query, queued as events keyed by version (repeats are ignored by the store). */

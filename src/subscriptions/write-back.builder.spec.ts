@@ -5,7 +5,7 @@ import { buildCards } from '../cds-hooks/cards/card.builder';
 import { loadFhirDefinitions } from '../ehr/fhir-definitions';
 import { DdiIndex } from '../recommend/ddi-index';
 import { recommend, type RecommendInput } from '../recommend/recommend';
-import { SYSTEMS, writeBackTransaction, type WriteBackInput } from './write-back.builder';
+import { RETIRE_BATCH, retireTransactions, SYSTEMS, writeBackTransaction, type WriteBackInput } from './write-back.builder';
 
 const RX = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 
@@ -135,5 +135,49 @@ describe('writeBackTransaction (CDS Hooks ↔ Clinical Reasoning)', () => {
     const bundle = writeBackTransaction(input({ cards: [], interactions: [] }));
     expect(bundle.entry!.map((e) => e.resource!.resourceType)).toEqual(['RequestGroup', 'GuidanceResponse']);
     for (const e of bundle.entry!) expect(() => validateResource(e.resource as MedplumResource)).not.toThrow();
+  });
+});
+
+describe('retireTransactions (a revoked recommendation leaves no draft orders or open alerts)', () => {
+  beforeAll(() => loadFhirDefinitions());
+
+  const revokedRg: RequestGroup = { resourceType: 'RequestGroup', id: 'rg-3', status: 'revoked', intent: 'proposal', subject: { reference: 'Patient/p1' }, identifier: [{ system: SYSTEMS.requestGroup, value: 'reg-1/event-3' }] };
+  const written = (eventId: string) => writeBackTransaction(input({ eventId })).entry!.map((e) => e.resource!);
+  const ofType = <T>(resources: unknown[], type: string) => resources.filter((r) => (r as { resourceType: string }).resourceType === type) as T[];
+
+  it('cancels the proposals and DetectedIssues of revoked events only, valid FHIR R4; nothing left to do the second time', () => {
+    const old = written('reg-1/event-3');
+    const current = written('reg-1/event-4');
+    const proposals = ofType<MedicationRequest>([...old, ...current], 'MedicationRequest');
+    const issues = ofType<DetectedIssue>([...old, ...current], 'DetectedIssue');
+    expect(ofType(old, 'MedicationRequest').length).toBeGreaterThan(0);
+    expect(ofType(old, 'DetectedIssue').length).toBeGreaterThan(0);
+
+    const bundles = retireTransactions([revokedRg], proposals, issues);
+    const retired = bundles.flatMap((b) => b.entry!);
+    const oldIds = new Set(old.filter((r) => r.resourceType !== 'RequestGroup' && r.resourceType !== 'GuidanceResponse').map((r) => r.id));
+    expect(new Set(retired.map((e) => e.resource!.id))).toEqual(oldIds);
+    for (const e of retired) {
+      expect(e.request).toEqual({ method: 'PUT', url: `${e.resource!.resourceType}/${e.resource!.id}` });
+      expect((e.resource as MedicationRequest | DetectedIssue).status).toBe('cancelled');
+      expect(() => validateResource(e.resource as MedplumResource)).not.toThrow();
+    }
+    // The server now holds them cancelled: a repeat (after a crash) has nothing to send.
+    const after = [...proposals, ...issues].map((r) => retired.find((e) => e.resource!.id === r.id)?.resource ?? r);
+    expect(retireTransactions([revokedRg], ofType(after, 'MedicationRequest'), ofType(after, 'DetectedIssue'))).toEqual([]);
+  });
+
+  it('an event id that is a prefix of another is not mistaken for it; no revoked RequestGroups, nothing to do', () => {
+    const proposals = ofType<MedicationRequest>(written('reg-1/event-30'), 'MedicationRequest');
+    expect(retireTransactions([revokedRg], proposals, [])).toEqual([]);
+    expect(retireTransactions([], ofType<MedicationRequest>(written('reg-1/event-3'), 'MedicationRequest'), [])).toEqual([]);
+  });
+
+  it('splits into transactions of at most RETIRE_BATCH entries (Medplum refuses more than 50 updates in one)', () => {
+    const many = Array.from({ length: RETIRE_BATCH * 2 + 1 }, (_, i): MedicationRequest => ({
+      resourceType: 'MedicationRequest', id: `mr-${i}`, status: 'draft', intent: 'proposal', subject: { reference: 'Patient/p1' },
+      medicationCodeableConcept: { text: 'x' }, identifier: [{ system: SYSTEMS.proposal, value: `reg-1/event-3/A${String(i).padStart(2, '0')}A` }],
+    }));
+    expect(retireTransactions([revokedRg], many, []).map((b) => b.entry!.length)).toEqual([RETIRE_BATCH, RETIRE_BATCH, 1]);
   });
 });

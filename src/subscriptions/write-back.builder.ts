@@ -163,6 +163,30 @@ export function writeBackTransaction(input: WriteBackInput): Bundle {
   };
 }
 
+/** Entries per clean-up transaction: Medplum's router refuses a transaction of more than 50 updates. */
+export const RETIRE_BATCH = 40;
+
+/**
+ * The proposals and DetectedIssues of revoked recommendations, cancelled: a revoked RequestGroup must
+ * not leave draft orders or open alerts in the chart. Each of ours carries an identifier
+ * `<event>/<class or class pair>` under its event, and a revoked RequestGroup names its event. Returns
+ * transactions of at most RETIRE_BATCH PUTs (none when nothing is stale); repeating them changes nothing.
+ */
+export function retireTransactions(revoked: readonly RequestGroup[], proposals: readonly MedicationRequest[], issues: readonly DetectedIssue[]): Bundle[] {
+  const revokedEvents = new Set(revoked.flatMap((rg) => (rg.identifier ?? []).filter((i) => i.system === SYSTEMS.requestGroup && i.value).map((i) => i.value!)));
+  const ofRevokedEvent = (identifiers: readonly { system?: string; value?: string }[] | undefined, system: string) =>
+    (identifiers ?? []).some((i) => i.system === system && i.value !== undefined && revokedEvents.has(i.value.slice(0, i.value.lastIndexOf('/'))));
+  const stale: (MedicationRequest | DetectedIssue)[] = [
+    ...proposals.filter((mr) => mr.status === 'draft' && ofRevokedEvent(mr.identifier, SYSTEMS.proposal)).map((mr): MedicationRequest => ({ ...mr, status: 'cancelled' })),
+    ...issues.filter((d) => d.status !== 'cancelled' && ofRevokedEvent(d.identifier, SYSTEMS.detectedIssue)).map((d): DetectedIssue => ({ ...d, status: 'cancelled' })),
+  ];
+  const out: Bundle[] = [];
+  for (let i = 0; i < stale.length; i += RETIRE_BATCH) {
+    out.push({ resourceType: 'Bundle', type: 'transaction', entry: stale.slice(i, i + RETIRE_BATCH).map(idempotentWrite) });
+  }
+  return out;
+}
+
 /** PUT to the id derived from the event: sending the same event's transaction again rewrites the same resources, never adds one. */
 function idempotentWrite(resource: RequestGroup | MedicationRequest | GuidanceResponse | DetectedIssue): BundleEntry {
   return { resource, request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` } };

@@ -129,6 +129,17 @@ describeWithShared(path.join(SHARED_DATA, 'mimic-iv-demo-2.2'))('FHIR Subscripti
     expect(active).toHaveLength(1);
     expect(active[0]).toMatchObject({ intent: 'proposal', subject: { reference: `Patient/${PATIENT}` }, encounter: { reference: `Encounter/${encounterId}` }, identifier: [{ value: `${registration}/event-2` }] });
     expect(rgs.find((rg) => rg.id !== active[0].id)!.status).toBe('revoked');
+    // The revoked recommendation leaves no draft orders and no open alerts behind; the current one's stay.
+    const ofEvent = (r: MedicationRequest | DetectedIssue, event: string) => r.identifier!.some((i) => i.value!.startsWith(`${registration}/${event}/`));
+    await waitFor('the revoked recommendation\'s proposals and DetectedIssues cancelled', async () => {
+      const stale = [
+        ...(await search<MedicationRequest>(`MedicationRequest?subject=Patient/${PATIENT}&intent=proposal&_count=1000`)),
+        ...(await search<DetectedIssue>(`DetectedIssue?patient=Patient/${PATIENT}&_count=1000`)),
+      ].filter((r) => ofEvent(r, 'event-1') && r.status !== 'cancelled');
+      return stale.length === 0 ? true : undefined;
+    });
+    const event1Proposals = (await search<MedicationRequest>(`MedicationRequest?subject=Patient/${PATIENT}&intent=proposal&_count=1000`)).filter((r) => ofEvent(r, 'event-1'));
+    expect(event1Proposals.length).toBeGreaterThan(0);
 
     const proposals = await Promise.all(active[0].action!.flatMap((a) => a.action ?? []).map((a) => fhir<MedicationRequest>('GET', a.resource!.reference!)));
     expect(proposals.length).toBeGreaterThan(0);
