@@ -93,6 +93,9 @@ ${recs}</main>`;
   return page(`Write-backs: ${p.label}`, body, awaiting ? 'setTimeout(() => location.reload(), 5000);' : '');
 }
 
+/** Drug-interaction alerts shown open per recommendation (the cards show three interacting pairs too). */
+const ALERTS_SHOWN = 3;
+
 function recommendationHtml(r: RecommendationView): string {
   const active = r.status === 'active';
   const state = active ? 'Active recommendation' : r.status === 'revoked' ? 'Revoked: replaced by a later chart change' : `Status ${r.status}`;
@@ -100,8 +103,12 @@ function recommendationHtml(r: RecommendationView): string {
 <table><thead><tr><th>Proposed medication class</th><th>Example product</th><th>ATC class</th><th>Order status</th></tr></thead><tbody>${c.proposals.map((m) =>
     `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(m.product ?? '–')}</td><td>${m.atc ? `<code>${escapeHtml(m.atc)}</code> ` : ''}${escapeHtml(m.atcName ?? '')}</td><td>${m.status === 'draft' ? 'draft proposal, not ordered' : escapeHtml(m.status ?? '–')}</td></tr>`).join('')}</tbody></table>`).join('');
   // The detail names every implicated drug pair already; the implicated references are for systems, not for reading.
-  const issues = r.issues.length === 0 ? '' : `<h4>Drug-interaction alerts on these proposals (${r.issues.length})</h4>${r.issues.map((d) =>
-    `<div class="issue"><b>${escapeHtml(d.code ?? 'Detected issue')}</b>${d.severity ? ` (${escapeHtml(d.severity)})` : ''}: ${escapeHtml(d.detail ?? d.implicated.join('; '))}</div>`).join('')}`;
+  const issueHtml = (d: RecommendationView['issues'][number]) =>
+    `<div class="issue"><b>${escapeHtml(d.code ?? 'Detected issue')}</b>${d.severity ? ` (${escapeHtml(d.severity)})` : ''}: ${escapeHtml(d.detail ?? d.implicated.join('; '))}</div>`;
+  // As on the cards: the first few alerts open, the rest one click away (a wall of alerts is read by no one).
+  const shown = r.issues.slice(0, ALERTS_SHOWN).map(issueHtml).join('');
+  const folded = r.issues.length > ALERTS_SHOWN ? `<details><summary>${r.issues.length - ALERTS_SHOWN} more drug-interaction alert(s)</summary>${r.issues.slice(ALERTS_SHOWN).map(issueHtml).join('')}</details>` : '';
+  const issues = r.issues.length === 0 ? '' : `<h4>Drug-interaction alerts on these proposals (${r.issues.length})</h4>${shown}${folded}`;
   const notes = r.notes.map((n) => `<pre class="why">${escapeHtml(plainText(n))}</pre>`).join('');
   const inner = `${cards}${issues}${notes}${!cards && !issues && !notes ? '<p>No medication proposed for this visit.</p>' : ''}`;
   const written = r.authoredOn ? `written ${r.authoredOn.slice(0, 16).replace('T', ' ')} UTC` : '';
