@@ -6,7 +6,7 @@
  * next to order-select calls per second for the same patients and visits. Both servers in this process
  * on 127.0.0.1, on the MIMIC-IV demo patients. Env: BENCH_SUBS_ACKS (default 300), BENCH_SUBS_EVENTS (default 30).
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -22,6 +22,7 @@ import { FhirServerClient } from '../src/fhir/fhir-server.client';
 import { StudentModel } from '../src/inference/student-model';
 import { convertMimic } from '../src/mimic/mimic-to-fhir.converter';
 import { BackendTokenClient } from '../src/subscriptions/backend-token';
+import { newBackendPrivateJwk, publicJwkOf } from '../src/subscriptions/backend-client-keys';
 import { PATIENT_CHART_TOPIC } from '../src/fhir/subscriptions-backport';
 import { SubscriptionStore } from '../src/subscriptions/subscription.store';
 import { endpointOf, ORDER_INTENTS, subscriptionResource } from '../src/subscriptions/subscription-resource';
@@ -56,12 +57,12 @@ export async function runSubscriptionsBench(): Promise<void> {
     await convertMimic(source, fhirDir);
   }
 
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const privateJwk = newBackendPrivateJwk('k1');
   const keyFile = path.join(work, 'key.json');
-  await fs.writeFile(keyFile, JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES384' }));
+  await fs.writeFile(keyFile, JSON.stringify(privateJwk));
   const ehr = await startEhrServer({
     host: '127.0.0.1', port: 0, open: false,
-    clients: [{ client_id: 'bench-subs', name: 'bench', type: 'backend', scope: 'system/*.cruds', jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES384' }] } }],
+    clients: [{ client_id: 'bench-subs', name: 'bench', type: 'backend', scope: 'system/*.cruds', jwks: { keys: [publicJwkOf(privateJwk) as Record<string, unknown>] } }],
     load: async (repo) => {
       await loadFhirData(repo, [fhirDir], () => undefined);
     },

@@ -183,14 +183,18 @@ export class SubscriptionWorker implements OnApplicationBootstrap, OnApplication
     const response = await client.send('POST', '', bundle) as Bundle | undefined;
     const location = response?.entry?.[0]?.response?.location;
     const proposals = bundle.entry!.filter((e) => e.resource?.resourceType === 'MedicationRequest').length;
-    const retired = await this.retireSuperseded(client, patient);
+    // Just revoked here: no need to search for them (the repeat path above searches).
+    const retired = supersede.length > 0 ? await this.retireSuperseded(client, patient, supersede) : '';
     return `written: ${location ? typeAndId(location) : 'RequestGroup'} with ${proposals} proposal(s)${supersede.length > 0 ? `, revoked ${supersede.map((rg) => `RequestGroup/${rg.id}`).join(', ')}` : ''}${retired}`;
   }
 
-  /** Cancels the draft proposals and DetectedIssues of the patient's revoked recommendations (see retireTransactions). */
-  private async retireSuperseded(client: FhirServerClient, patient: string): Promise<string> {
+  /**
+   * Cancels the draft proposals and DetectedIssues of revoked recommendations (see retireTransactions):
+   * those given, else every revoked one of the patient's.
+   */
+  private async retireSuperseded(client: FhirServerClient, patient: string, revokedNow?: RequestGroup[]): Promise<string> {
     const subject = encodeURIComponent(patient);
-    const revoked = await client.searchAll(`RequestGroup?subject=${subject}&status=revoked`) as RequestGroup[];
+    const revoked = revokedNow ?? await client.searchAll(`RequestGroup?subject=${subject}&status=revoked`) as RequestGroup[];
     if (revoked.length === 0) return '';
     const proposals = await client.searchAll(`MedicationRequest?subject=${subject}&status=draft&intent=proposal`) as MedicationRequest[];
     // R4 has no DetectedIssue status search parameter: filtered in retireTransactions.
